@@ -1,0 +1,27 @@
+import type { Application, IBoot } from 'egg';
+import { loadDemoData } from './app/lib/demo';
+import { migrate } from './app/lib/migrator';
+import { useUtcSessions } from './app/lib/utcSessions';
+
+export default class AppBootHook implements IBoot {
+  constructor(private readonly app: Application) {}
+
+  configDidLoad() {
+    useUtcSessions(this.app.mysql);
+  }
+
+  async willReady() {
+    const { app } = this;
+    try {
+      await migrate(app.mysql, app.coreLogger);
+    } catch (err) {
+      const db = app.config.mysql.client;
+      throw new Error(`cannot migrate MySQL database ${db?.database} at ${db?.host}:${db?.port} (check MYSQL_* settings): ${(err as Error).message}`);
+    }
+    // Demo data exists only where a developer runs `npm run dev`, never in prod.
+    if (app.config.env === 'local') {
+      const created = await loadDemoData(app.services);
+      if (created.length > 0) app.coreLogger.info('[demo] created %s', created.join(', '));
+    }
+  }
+}

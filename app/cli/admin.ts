@@ -1,0 +1,133 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { AccountError } from '../lib/accounts';
+import { OWASP_ARGON2ID } from '../lib/password';
+import { createServices, type Services } from '../lib/services';
+import { splitList } from '../lib/token';
+import { describeFailure, openDatabase } from './database';
+
+/** `--grants password,refresh_token` or `--scopes "read write"`: commas or spaces. */
+function list(value: string): string[] {
+  return splitList(value.replace(/,/g, ' '));
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected whole seconds greater than 0');
+  return n;
+}
+
+/** Runs one command against the database, then closes it. */
+function withServices<T extends unknown[]>(action: (services: Services, ...args: T) => Promise<void>) {
+  return async (...args: T) => {
+    const db = await openDatabase();
+    try {
+      await action(createServices(db, OWASP_ARGON2ID), ...args);
+    } finally {
+      await db.end();
+    }
+  };
+}
+
+const program = new Command('npm run admin --')
+  .description('Administer the OAuth2 server\'s clients and users (uses MYSQL_* and EGG_SERVER_ENV)')
+  .showHelpAfterError();
+
+program.command('client:create')
+  .description('register a client; prints a generated secret once when --secret is not given')
+  .requiredOption('--id <clientId>', 'client id')
+  .option('--secret <secret>', 'client secret (prefer the generated one: a flag ends up in shell history)')
+  .requiredOption('--grants <grants>', 'grant types, e.g. password,refresh_token', list)
+  .option('--scopes <scopes>', 'scopes the client may request, e.g. "read write"', list)
+  .option('--redirect-uris <uris>', 'redirect URIs for authorization_code', list)
+  .option('--access-ttl <seconds>', 'access token lifetime (default from config: 7200)', seconds)
+  .option('--refresh-ttl <seconds>', 'refresh token lifetime (default from config: 5184000)', seconds)
+  .action(withServices(async ({ accounts }, opts: {
+    id: string; secret?: string; grants: string[]; scopes?: string[]; redirectUris?: string[];
+    accessTtl?: number; refreshTtl?: number;
+  }) => {
+    const { generatedSecret } = await accounts.createClient({
+      clientId: opts.id,
+      secret: opts.secret,
+      grants: opts.grants,
+      scopes: opts.scopes,
+      redirectUris: opts.redirectUris,
+      accessTokenLifetime: opts.accessTtl,
+      refreshTokenLifetime: opts.refreshTtl,
+    });
+    console.log(`created client ${opts.id}`);
+    if (generatedSecret) {
+      console.log(`client secret (shown once, store it now): ${generatedSecret}`);
+    }
+  }));
+
+program.command('client:list')
+  .description('list registered clients (never their secrets)')
+  .action(withServices(async ({ clients }) => {
+    const rows = await clients.listClients();
+    if (rows.length === 0) {
+      console.log('no clients');
+      return;
+    }
+    for (const c of rows) {
+      console.log([
+        c.clientId,
+        `grants=${c.grants.join(',')}`,
+        `scopes=${c.scopes.join(',') || '-'}`,
+        `access_ttl=${c.accessTokenLifetime ?? 'default'}`,
+        `refresh_ttl=${c.refreshTokenLifetime ?? 'default'}`,
+        c.enabled ? 'enabled' : 'disabled',
+      ].join('\t'));
+    }
+  }));
+
+program.command('client:delete')
+  .description('delete a client and every token issued to it')
+  .requiredOption('--id <clientId>', 'client id')
+  .action(withServices(async ({ accounts }, opts: { id: string }) => {
+    await accounts.deleteClient(opts.id);
+    console.log(`deleted client ${opts.id}`);
+  }));
+
+program.command('user:create')
+  .description('create a user')
+  .requiredOption('--username <username>', 'login name')
+  .requiredOption('--password <password>', 'password (at least 8 characters)')
+  .option('--email <email>', 'e-mail address (unique)')
+  .option('--phone <phone>', 'phone number (unique)')
+  .option('--roles <roles>', 'roles, e.g. admin', list)
+  .action(withServices(async ({ accounts }, opts: {
+    username: string; password: string; email?: string; phone?: string; roles?: string[];
+  }) => {
+    await accounts.createUser(opts);
+    console.log(`created user ${opts.username}`);
+  }));
+
+program.command('user:disable')
+  .description('disable a user: no login, and its tokens stop working')
+  .requiredOption('--username <username>', 'login name')
+  .action(withServices(async ({ accounts }, opts: { username: string }) => {
+    await accounts.setEnabled(opts.username, false);
+    console.log(`disabled user ${opts.username}`);
+  }));
+
+program.command('user:enable')
+  .description('enable a disabled user')
+  .requiredOption('--username <username>', 'login name')
+  .action(withServices(async ({ accounts }, opts: { username: string }) => {
+    await accounts.setEnabled(opts.username, true);
+    console.log(`enabled user ${opts.username}`);
+  }));
+
+program.command('user:password')
+  .description('set a user\'s password')
+  .requiredOption('--username <username>', 'login name')
+  .requiredOption('--password <password>', 'new password (at least 8 characters)')
+  .action(withServices(async ({ accounts }, opts: { username: string; password: string }) => {
+    await accounts.setPassword(opts.username, opts.password);
+    console.log(`changed the password of ${opts.username}`);
+  }));
+
+program.parseAsync().catch(err => {
+  console.error(err instanceof AccountError ? `error: ${err.message}` : `error: ${describeFailure(err)}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,36 @@
+import { Controller } from 'egg';
+import type { AuthenticatedToken } from '../extend/oauth';
+import type { User } from '../repository/UserRepository';
+
+function publicUser(user: User) {
+  return {
+    id: user.id,
+    username: user.username,
+    email: user.email,
+    phone: user.phone,
+    roles: user.roles,
+    enabled: user.enabled,
+    createdAt: user.createdAt,
+  };
+}
+
+export default class UserController extends Controller {
+  /** GET /api/currentUser: the user the bearer token was issued to, without secrets. */
+  async current() {
+    const { ctx, app } = this;
+    const token: AuthenticatedToken = ctx.state.oauth.token;
+    const user = token.user && await app.services.users.findUserById(token.user.id);
+    if (!user) {
+      ctx.status = 403;
+      ctx.body = { error: 'access_denied', error_description: 'This token does not represent a user' };
+      return;
+    }
+    ctx.body = publicUser(user);
+  }
+
+  /** GET /api/getUser: every user (role admin). */
+  async list() {
+    const users = await this.app.services.users.listUsers();
+    this.ctx.body = users.map(publicUser);
+  }
+}

@@ -1,0 +1,159 @@
+import { randomBytes } from 'node:crypto';
+import type { ClientRepository, OAuthClient } from '../repository/ClientRepository';
+import type { User, UserRepository } from '../repository/UserRepository';
+import type { PasswordHasher } from './password';
+
+/** Grant types a client may be registered for (RFC 6749 §4). */
+export const KNOWN_GRANTS = [ 'password', 'refresh_token', 'client_credentials', 'authorization_code' ] as const;
+
+export const MIN_PASSWORD_LENGTH = 8;
+const MAX_USERNAME_LENGTH = 100;
+const CLIENT_ID_PATTERN = /^[\x21-\x7e]{1,100}$/;
+
+/** A refusal that a caller (CLI, API) shows to the person who asked, as it is. */
+export class AccountError extends Error {}
+
+function isDuplicateEntry(err: unknown): boolean {
+  return (err as { code?: string }).code === 'ER_DUP_ENTRY';
+}
+
+export interface CreateUserInput {
+  username: string;
+  password: string;
+  email?: string;
+  phone?: string;
+  roles?: string[];
+}
+
+export interface CreateClientInput {
+  clientId: string;
+  /** Generated (and returned once) when absent. */
+  secret?: string;
+  grants: string[];
+  scopes?: string[];
+  redirectUris?: string[];
+  accessTokenLifetime?: number;
+  refreshTokenLifetime?: number;
+}
+
+/**
+ * Users and clients: creating them, changing them, and checking their credentials. Every secret goes
+ * through the slow hasher; nothing here ever returns or logs one.
+ */
+export class Accounts {
+  constructor(
+    private readonly users: UserRepository,
+    private readonly clients: ClientRepository,
+    private readonly hasher: PasswordHasher,
+  ) {}
+
+  /**
+   * The user for this username and password, or null. Unknown user, wrong password and disabled
+   * user cost the same one hash verification and give the same null.
+   */
+  async authenticateUser(username: string, password: string): Promise<User | null> {
+    const found = await this.users.findUserByUsername(username);
+    if (!found) return this.hasher.verifyDummy(password).then(() => null);
+    const { passwordHash, ...user } = found;
+    const { ok, needsRehash } = await this.hasher.verify(passwordHash, password);
+    if (!ok || !user.enabled) return null;
+    if (needsRehash) await this.users.updatePasswordHash(user.id, await this.hasher.hash(password));
+    return user;
+  }
+
+  /** The enabled client with this id and secret, or null. */
+  async authenticateClient(clientId: string, secret: string): Promise<OAuthClient | null> {
+    const client = await this.clients.findClientByClientId(clientId);
+    if (!client) return this.hasher.verifyDummy(secret).then(() => null);
+    const { ok, needsRehash } = await this.hasher.verify(client.secretHash, secret);
+    if (!ok || !client.enabled) return null;
+    if (needsRehash) await this.clients.updateSecretHash(client.id, await this.hasher.hash(secret));
+    return client;
+  }
+
+  async createUser(input: CreateUserInput): Promise<number> {
+    const username = input.username.trim();
+    if (!username || username.length > MAX_USERNAME_LENGTH) {
+      throw new AccountError(`username must be 1 to ${MAX_USERNAME_LENGTH} characters`);
+    }
+    this.checkPassword(input.password);
+    try {
+      return await this.users.saveUser({
+        username,
+        passwordHash: await this.hasher.hash(input.password),
+        email: input.email || null,
+        phone: input.phone || null,
+        roles: input.roles ?? [],
+      });
+    } catch (err) {
+      if (isDuplicateEntry(err)) throw new AccountError('a user with this username, email or phone already exists');
+      throw err;
+    }
+  }
+
+  /** Stores an already-computed hash, e.g. a bcrypt hash exported from another server. */
+  async importUser(input: Omit<CreateUserInput, 'password'> & { passwordHash: string }): Promise<number> {
+    return this.users.saveUser(input);
+  }
+
+  async setPassword(username: string, password: string): Promise<void> {
+    this.checkPassword(password);
+    const user = await this.requireUser(username);
+    await this.users.updatePasswordHash(user.id, await this.hasher.hash(password));
+  }
+
+  async setEnabled(username: string, enabled: boolean): Promise<void> {
+    await this.requireUser(username);
+    await this.users.updateEnabled(username, enabled);
+  }
+
+  /** Registers a client; returns the secret only when it was generated here. */
+  async createClient(input: CreateClientInput): Promise<{ id: number; generatedSecret?: string }> {
+    if (!CLIENT_ID_PATTERN.test(input.clientId)) {
+      throw new AccountError('client id must be 1 to 100 printable ASCII characters without spaces');
+    }
+    const unknown = input.grants.filter(grant => !(KNOWN_GRANTS as readonly string[]).includes(grant));
+    if (unknown.length > 0) {
+      throw new AccountError(`unknown grant type ${unknown.join(', ')} (known: ${KNOWN_GRANTS.join(', ')})`);
+    }
+    if (input.grants.length === 0) throw new AccountError('a client needs at least one grant type');
+    for (const ttl of [ input.accessTokenLifetime, input.refreshTokenLifetime ]) {
+      if (ttl !== undefined && (!Number.isInteger(ttl) || ttl <= 0)) {
+        throw new AccountError('token lifetimes are whole seconds greater than 0');
+      }
+    }
+    const generatedSecret = input.secret ? undefined : randomBytes(32).toString('base64url');
+    const secret = input.secret ?? generatedSecret ?? '';
+    try {
+      const id = await this.clients.saveClient({
+        clientId: input.clientId,
+        secretHash: await this.hasher.hash(secret),
+        grants: input.grants,
+        scopes: input.scopes ?? [],
+        redirectUris: input.redirectUris ?? [],
+        accessTokenLifetime: input.accessTokenLifetime ?? null,
+        refreshTokenLifetime: input.refreshTokenLifetime ?? null,
+      });
+      return { id, generatedSecret };
+    } catch (err) {
+      if (isDuplicateEntry(err)) throw new AccountError(`client ${input.clientId} already exists`);
+      throw err;
+    }
+  }
+
+  async deleteClient(clientId: string): Promise<void> {
+    if (!await this.clients.removeClient(clientId)) throw new AccountError(`no client ${clientId}`);
+  }
+
+  private checkPassword(password: string): void {
+    if (password.length < MIN_PASSWORD_LENGTH) {
+      throw new AccountError(`password must be at least ${MIN_PASSWORD_LENGTH} characters`);
+    }
+  }
+
+  private async requireUser(username: string): Promise<User> {
+    const user = await this.users.findUserByUsername(username);
+    if (!user) throw new AccountError(`no user ${username}`);
+    return user;
+  }
+}

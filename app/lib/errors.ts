@@ -1,0 +1,63 @@
+import type { Context } from 'egg';
+import { OAuthError, ServerError, UnauthorizedRequestError } from 'oauth2-server';
+
+/** Errors that mean "the database cannot be reached right now": the client may retry. */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
+  'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR',
+  'ER_LOCK_WAIT_TIMEOUT', 'ER_LOCK_DEADLOCK', 'ER_SERVER_SHUTDOWN',
+]);
+const UNAVAILABLE_NAMES = new Set([ 'PoolWaitTimeoutError', 'RDSClientGetConnectionError' ]);
+
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; name?: string; inner?: unknown } | null;
+  if (!e) return false;
+  if (e.code && UNAVAILABLE_CODES.has(e.code)) return true;
+  if (e.name && UNAVAILABLE_NAMES.has(e.name)) return true;
+  return e.inner ? isDatabaseUnavailable(e.inner) : false;
+}
+
+export interface ErrorBody {
+  error: string;
+  error_description: string;
+}
+
+/**
+ * The response for an unexpected failure: 503 when the database is out of reach (retry later),
+ * else 500. The description never carries the internal message, SQL or stack.
+ */
+export function serverFailure(err: unknown): { status: number; body: ErrorBody } {
+  return isDatabaseUnavailable(err)
+    ? { status: 503, body: { error: 'temporarily_unavailable', error_description: 'The service is temporarily unavailable, try again later' } }
+    : { status: 500, body: { error: 'server_error', error_description: 'The server encountered an unexpected error' } };
+}
+
+/** Sets the response for a failure that is not the client's fault and logs it with its cause. */
+export function respondServerFailure(ctx: Context, err: unknown): void {
+  const { status, body } = serverFailure(err);
+  ctx.status = status;
+  ctx.body = body;
+  ctx.logger.error((err as { inner?: Error }).inner ?? err);
+}
+
+interface EngineResponse {
+  headers: Record<string, string>;
+}
+
+/**
+ * egg-oauth2-server's `errorHandler`: answers RFC 6749 §5.2 / RFC 6750 §3 errors as JSON with the
+ * engine's headers (WWW-Authenticate). Client errors (4xx) are not logged: a flood of bad logins
+ * must not fill the error log. Server errors are logged with their cause and answered generically.
+ */
+export function handleOAuthError(ctx: Context, err: Error, response?: EngineResponse): void {
+  if (response) ctx.set(response.headers);
+  if (!(err instanceof OAuthError) || err instanceof ServerError || err.code >= 500) {
+    respondServerFailure(ctx, err);
+    return;
+  }
+  ctx.status = err.code;
+  ctx.body = err instanceof UnauthorizedRequestError
+    // RFC 6750 §3.1: no error code in the header when no credentials were sent; the body still says why.
+    ? { error: 'unauthorized', error_description: 'Authentication required: send Authorization: Bearer <access token>' }
+    : { error: err.name, error_description: err.message };
+}

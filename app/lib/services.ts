@@ -1,0 +1,25 @@
+import type { RDSClient } from '@eggjs/rds';
+import { ClientRepository } from '../repository/ClientRepository';
+import { TokenRepository } from '../repository/TokenRepository';
+import { UserRepository } from '../repository/UserRepository';
+import { Accounts } from './accounts';
+import { type Argon2Options, PasswordHasher } from './password';
+
+/** The repositories and account logic over one database; shared by the app and the command line. */
+export interface Services {
+  users: UserRepository;
+  clients: ClientRepository;
+  tokens: TokenRepository;
+  accounts: Accounts;
+}
+
+export function createServices(db: RDSClient, argon2: Argon2Options): Services {
+  const users = new UserRepository(db);
+  const clients = new ClientRepository(db);
+  return {
+    users,
+    clients,
+    tokens: new TokenRepository(db),
+    accounts: new Accounts(users, clients, new PasswordHasher(argon2)),
+  };
+}

@@ -1,0 +1,80 @@
+import type { RDSClient } from '@eggjs/rds';
+import { splitList } from '../lib/token';
+
+export interface OAuthClient {
+  id: number;
+  clientId: string;
+  secretHash: string;
+  grants: string[];
+  scopes: string[];
+  redirectUris: string[];
+  accessTokenLifetime: number | null;
+  refreshTokenLifetime: number | null;
+  enabled: boolean;
+}
+
+export type NewClient = Omit<OAuthClient, 'id' | 'enabled'>;
+
+interface ClientRow {
+  id: number;
+  client_id: string;
+  secret_hash: string;
+  grants: string;
+  scopes: string;
+  redirect_uris: string;
+  access_token_lifetime: number | null;
+  refresh_token_lifetime: number | null;
+  enabled: number;
+}
+
+function toClient(row: ClientRow): OAuthClient {
+  return {
+    id: Number(row.id),
+    clientId: row.client_id,
+    secretHash: row.secret_hash,
+    grants: splitList(row.grants),
+    scopes: splitList(row.scopes),
+    redirectUris: splitList(row.redirect_uris),
+    accessTokenLifetime: row.access_token_lifetime,
+    refreshTokenLifetime: row.refresh_token_lifetime,
+    enabled: row.enabled === 1,
+  };
+}
+
+export class ClientRepository {
+  constructor(private readonly db: RDSClient) {}
+
+  async findClientByClientId(clientId: string): Promise<OAuthClient | null> {
+    const row: ClientRow | null = await this.db.queryOne('SELECT * FROM oauth_clients WHERE client_id = ?', [ clientId ]);
+    return row ? toClient(row) : null;
+  }
+
+  async listClients(): Promise<OAuthClient[]> {
+    const rows: ClientRow[] = await this.db.query('SELECT * FROM oauth_clients ORDER BY client_id');
+    return rows.map(toClient);
+  }
+
+  /** Inserts a client; a duplicate client id throws ER_DUP_ENTRY. */
+  async saveClient(client: NewClient): Promise<number> {
+    const result = await this.db.query(
+      `INSERT INTO oauth_clients
+        (client_id, secret_hash, grants, scopes, redirect_uris, access_token_lifetime, refresh_token_lifetime)
+        VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      [
+        client.clientId, client.secretHash, client.grants.join(' '), client.scopes.join(' '),
+        client.redirectUris.join(' '), client.accessTokenLifetime, client.refreshTokenLifetime,
+      ],
+    );
+    return Number(result.insertId);
+  }
+
+  async updateSecretHash(id: number, secretHash: string): Promise<void> {
+    await this.db.query('UPDATE oauth_clients SET secret_hash = ? WHERE id = ?', [ secretHash, id ]);
+  }
+
+  /** Deletes the client and, by foreign key cascade, every token issued to it. False when absent. */
+  async removeClient(clientId: string): Promise<boolean> {
+    const result = await this.db.query('DELETE FROM oauth_clients WHERE client_id = ?', [ clientId ]);
+    return result.affectedRows === 1;
+  }
+}
