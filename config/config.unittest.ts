@@ -2,6 +2,8 @@ import type { EggAppConfig, PowerPartial } from 'egg';
 
 export default () => {
   const config: PowerPartial<EggAppConfig> = {
+    // Tests provoke errors on purpose; they are in logs/, the test report stays readable.
+    logger: { consoleLevel: 'NONE' },
     oauth: {
       // Tests create many users: cheap hashes there, the real parameters everywhere else.
       argon2: { memoryCost: 1024, timeCost: 1, parallelism: 1 },

@@ -1,0 +1,15 @@
+import { app } from 'egg-mock/bootstrap';
+
+const TABLES = [ 'oauth_tokens', 'oauth_clients', 'users' ];
+
+/** Every test starts from empty tables (the schema stays). */
+afterEach(async () => {
+  const conn = await app.mysql.getConnection();
+  try {
+    await conn.query('SET FOREIGN_KEY_CHECKS = 0');
+    for (const table of TABLES) await conn.query(`TRUNCATE TABLE ${table}`);
+    await conn.query('SET FOREIGN_KEY_CHECKS = 1');
+  } finally {
+    conn.release();
+  }
+});

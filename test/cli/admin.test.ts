@@ -1,0 +1,103 @@
+import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { app } from 'egg-mock/bootstrap';
+import { basic, tokenRequest } from '../helpers';
+
+const LAUNCHER = path.join(__dirname, '../../app/cli/launch.js');
+
+interface Run { code: number; stdout: string; stderr: string }
+
+/** The environment of an operator's shell: without the test runner's TypeScript hooks. */
+const SHELL_ENV = Object.fromEntries(Object.entries(process.env).filter(([ name ]) => !/^(TS_NODE_|NODE_OPTIONS$)/.test(name)));
+
+/** `npm run admin -- …` as an operator runs it, against the unittest database. */
+function admin(...args: string[]): Promise<Run> {
+  return new Promise(resolve => {
+    execFile(process.execPath, [ LAUNCHER, 'admin', ...args ], {
+      env: { ...SHELL_ENV, EGG_SERVER_ENV: 'unittest' },
+      timeout: 30000,
+    }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+function assertOk(run: Run) {
+  assert.equal(run.code, 0, run.stderr);
+}
+
+function assertRefused(run: Run, message: RegExp) {
+  assert.notEqual(run.code, 0, run.stdout);
+  assert.match(run.stderr, message);
+}
+
+describe('npm run admin', function() {
+  this.timeout(120000);
+
+  it('client:create prints a generated secret once, and the client can get tokens with it', async () => {
+    assertOk(await admin('user:create', '--username', 'carol', '--password', 'carol-password'));
+    const run = await admin('client:create', '--id', 'spa', '--grants', 'password,refresh_token', '--scopes', 'read write', '--access-ttl', '600');
+    assertOk(run);
+    const secret = /client secret \(shown once[^:]*\): (\S+)/.exec(run.stdout)?.[1];
+    assert.ok(secret, run.stdout);
+    const res = await tokenRequest(app, { grant_type: 'password', username: 'carol', password: 'carol-password' }, basic('spa', secret));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.ok(res.body.expires_in <= 600);
+    assert.equal(res.body.scope, 'read write');
+
+    const list = await admin('client:list');
+    assertOk(list);
+    assert.match(list.stdout, /^spa\tgrants=password,refresh_token\tscopes=read,write\taccess_ttl=600\trefresh_ttl=default\tenabled$/m);
+    assert.ok(!list.stdout.includes(secret), 'client:list shows no secret');
+  });
+
+  it('client:create with --secret prints no secret', async () => {
+    const run = await admin('client:create', '--id', 'svc', '--secret', 'a-chosen-secret', '--grants', 'password');
+    assertOk(run);
+    assert.ok(!run.stdout.includes('a-chosen-secret'));
+    assert.ok(!/secret/.test(run.stdout), run.stdout);
+  });
+
+  it('client:create refuses an unknown grant, a missing flag and a duplicate id', async () => {
+    assertRefused(await admin('client:create', '--id', 'x', '--grants', 'password,implicit'), /unknown grant type implicit/);
+    assertRefused(await admin('client:create', '--id', 'x'), /required option '--grants/);
+    assertOk(await admin('client:create', '--id', 'dup', '--grants', 'password'));
+    assertRefused(await admin('client:create', '--id', 'dup', '--grants', 'password'), /client dup already exists/);
+    assertRefused(await admin('client:create', '--id', 'y', '--grants', 'password', '--access-ttl', '-5'), /whole seconds/);
+  });
+
+  it('client:delete removes the client and kills its tokens', async () => {
+    assertOk(await admin('client:create', '--id', 'gone', '--secret', 'gone-secret', '--grants', 'password'));
+    assertOk(await admin('user:create', '--username', 'dave', '--password', 'dave-password'));
+    const { body } = await tokenRequest(app, { grant_type: 'password', username: 'dave', password: 'dave-password' }, basic('gone', 'gone-secret'));
+    assertOk(await admin('client:delete', '--id', 'gone'));
+    const me = await app.httpRequest().get('/api/currentUser').set('Authorization', `Bearer ${body.access_token}`);
+    assert.equal(me.status, 401);
+    assertRefused(await admin('client:delete', '--id', 'gone'), /no client gone/);
+  });
+
+  it('user:create refuses a duplicate username, a short password and a missing flag', async () => {
+    assertOk(await admin('user:create', '--username', 'erin', '--password', 'erin-password', '--email', 'erin@example.com', '--roles', 'admin'));
+    const [ row ] = await app.mysql.query('SELECT roles, email FROM users WHERE username = ?', [ 'erin' ]);
+    assert.deepEqual(row, { roles: 'admin', email: 'erin@example.com' });
+    assertRefused(await admin('user:create', '--username', 'erin', '--password', 'another-password'), /already exists/);
+    assertRefused(await admin('user:create', '--username', 'frank', '--password', 'short'), /at least 8/);
+    assertRefused(await admin('user:create', '--username', 'frank'), /required option '--password/);
+  });
+
+  it('user:disable, user:enable and user:password take effect on login', async () => {
+    assertOk(await admin('client:create', '--id', 'web', '--secret', 'web-secret', '--grants', 'password'));
+    assertOk(await admin('user:create', '--username', 'gina', '--password', 'gina-password'));
+    const loginAs = (password: string) => tokenRequest(app, { grant_type: 'password', username: 'gina', password }, basic('web', 'web-secret'));
+
+    assertOk(await admin('user:disable', '--username', 'gina'));
+    assert.equal((await loginAs('gina-password')).status, 400);
+    assertOk(await admin('user:enable', '--username', 'gina'));
+    assert.equal((await loginAs('gina-password')).status, 200);
+    assertOk(await admin('user:password', '--username', 'gina', '--password', 'gina-new-password'));
+    assert.equal((await loginAs('gina-password')).status, 400);
+    assert.equal((await loginAs('gina-new-password')).status, 200);
+    assertRefused(await admin('user:disable', '--username', 'nobody'), /no user nobody/);
+  });
+});

@@ -1,0 +1,39 @@
+import { strict as assert } from 'node:assert';
+import type { MockApplication } from 'egg-mock';
+import qs from 'qs';
+import type { CreateClientInput, CreateUserInput } from '../app/lib/accounts';
+
+export const CLIENT = { clientId: 'web_app', secret: 'web-app-secret-123', grants: [ 'password', 'refresh_token' ] };
+export const USER = { username: 'alice', password: 'correct horse battery', email: 'alice@example.com' };
+
+export function basic(clientId: string, secret: string): string {
+  return `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`;
+}
+
+export async function createClient(app: MockApplication, input: Partial<CreateClientInput> = {}) {
+  await app.services.accounts.createClient({ ...CLIENT, ...input });
+}
+
+export async function createUser(app: MockApplication, input: Partial<CreateUserInput> = {}) {
+  return app.services.accounts.createUser({ ...USER, ...input });
+}
+
+/** POSTs a form-encoded token request the way the browser front end does (qs + Basic). */
+export function tokenRequest(app: MockApplication, body: Record<string, string>, auth = basic(CLIENT.clientId, CLIENT.secret)) {
+  const req = app.httpRequest()
+    .post('/oauth/token')
+    .set('Content-Type', 'application/x-www-form-urlencoded')
+    .send(qs.stringify(body));
+  return auth ? req.set('Authorization', auth) : req;
+}
+
+/** Creates the default client and user and logs in; returns the token response body. */
+export async function login(app: MockApplication): Promise<{ access_token: string; refresh_token: string; expires_in: number }> {
+  const res = await tokenRequest(app, { grant_type: 'password', username: USER.username, password: USER.password });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  return res.body;
+}
+
+export function bearer(app: MockApplication, path: string, token: string) {
+  return app.httpRequest().get(path).set('Authorization', `Bearer ${token}`);
+}
