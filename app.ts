@@ -6,6 +6,19 @@ import { useUtcSessions } from './app/lib/utcSessions';
 export default class AppBootHook implements IBoot {
   constructor(private readonly app: Application) {}
 
+  configWillLoad() {
+    // Request log lines name the path, never the query string: clients put tokens (check_token) and
+    // even passwords (Spring-style /oauth/token?password=…) there.
+    const Base = this.app.ContextLogger;
+    this.app.ContextLogger = class PathOnlyContextLogger extends Base {
+      get paddingMessage(): string {
+        const padding = super.paddingMessage;
+        const { url, path } = this.ctx as { url: string; path: string };
+        return padding.endsWith(`${url}]`) ? `${padding.slice(0, -url.length - 1)}${path}]` : padding;
+      }
+    };
+  }
+
   configDidLoad() {
     useUtcSessions(this.app.mysql);
   }

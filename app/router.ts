@@ -3,6 +3,12 @@ import type { Application } from 'egg';
 /** Token endpoints: the RFC 6749 path and the path the original browser front end posts to. */
 export const TOKEN_PATHS = [ '/oauth/token', '/api/user/token' ];
 
+/**
+ * POST endpoints that authenticate the client on every request and set no cookie: exempt from CSRF,
+ * exactly these paths.
+ */
+export const CLIENT_AUTHENTICATED_POSTS = [ ...TOKEN_PATHS, '/oauth/revoke', '/oauth/introspect' ];
+
 export default (app: Application) => {
   const { router, controller, middleware, oAuth2Server } = app;
 
@@ -10,6 +16,10 @@ export default (app: Application) => {
     // all(): a GET gets the engine's RFC 6749 §3.2 invalid_request answer rather than a bare 404.
     router.all(path, middleware.tokenRequest({}, app), oAuth2Server.token());
   }
+  router.post('/oauth/revoke', controller.oauth.revoke);
+  router.post('/oauth/introspect', controller.oauth.introspect);
+  router.get('/oauth/check_token', controller.oauth.checkToken);
+  router.get('/.well-known/oauth-authorization-server', controller.oauth.metadata);
 
   router.get('/api/currentUser', oAuth2Server.authenticate(), controller.user.current);
   router.get('/api/getUser', oAuth2Server.authenticate(), middleware.requireRole({ role: 'admin' }), controller.user.list);

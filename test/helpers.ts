@@ -19,21 +19,37 @@ export async function createUser(app: MockApplication, input: Partial<CreateUser
 }
 
 /** POSTs a form-encoded token request the way the browser front end does (qs + Basic). */
-export function tokenRequest(app: MockApplication, body: Record<string, string>, auth = basic(CLIENT.clientId, CLIENT.secret)) {
-  const req = app.httpRequest()
-    .post('/oauth/token')
-    .set('Content-Type', 'application/x-www-form-urlencoded')
-    .send(qs.stringify(body));
-  return auth ? req.set('Authorization', auth) : req;
+export function tokenRequest(app: MockApplication, body: Record<string, string>, auth?: string) {
+  return clientPost(app, '/oauth/token', body, auth);
 }
 
-/** Creates the default client and user and logs in; returns the token response body. */
-export async function login(app: MockApplication): Promise<{ access_token: string; refresh_token: string; expires_in: number }> {
-  const res = await tokenRequest(app, { grant_type: 'password', username: USER.username, password: USER.password });
+export interface TokenResponse {
+  access_token: string;
+  refresh_token: string;
+  expires_in: number;
+  scope?: string;
+}
+
+/** Logs the default user in through the default client (or `auth`); returns the token response body. */
+export async function login(app: MockApplication, auth?: string, extra: Record<string, string> = {}): Promise<TokenResponse> {
+  const res = await tokenRequest(app, { grant_type: 'password', username: USER.username, password: USER.password, ...extra }, auth);
   assert.equal(res.status, 200, JSON.stringify(res.body));
   return res.body;
 }
 
 export function bearer(app: MockApplication, path: string, token: string) {
   return app.httpRequest().get(path).set('Authorization', `Bearer ${token}`);
+}
+
+export function refresh(app: MockApplication, refreshToken: string, extra: Record<string, string> = {}, auth?: string) {
+  return tokenRequest(app, { grant_type: 'refresh_token', refresh_token: refreshToken, ...extra }, auth);
+}
+
+/** A form POST with client authentication to one of the client-authenticated endpoints. */
+export function clientPost(app: MockApplication, path: string, body: Record<string, string>, auth = basic(CLIENT.clientId, CLIENT.secret)) {
+  const req = app.httpRequest()
+    .post(path)
+    .set('Content-Type', 'application/x-www-form-urlencoded')
+    .send(qs.stringify(body));
+  return auth ? req.set('Authorization', auth) : req;
 }

@@ -38,21 +38,25 @@ program.command('client:create')
   .option('--secret <secret>', 'client secret (prefer the generated one: a flag ends up in shell history)')
   .requiredOption('--grants <grants>', 'grant types, e.g. password,refresh_token', list)
   .option('--scopes <scopes>', 'scopes the client may request, e.g. "read write"', list)
+  .option('--default-scope <scopes>', 'scope of a token when the request names none (default: all --scopes)', list)
   .option('--redirect-uris <uris>', 'redirect URIs for authorization_code', list)
   .option('--access-ttl <seconds>', 'access token lifetime (default from config: 7200)', seconds)
   .option('--refresh-ttl <seconds>', 'refresh token lifetime (default from config: 5184000)', seconds)
+  .option('--resource-server', 'may introspect the tokens of every client, not only its own')
   .action(withServices(async ({ accounts }, opts: {
-    id: string; secret?: string; grants: string[]; scopes?: string[]; redirectUris?: string[];
-    accessTtl?: number; refreshTtl?: number;
+    id: string; secret?: string; grants: string[]; scopes?: string[]; defaultScope?: string[];
+    redirectUris?: string[]; accessTtl?: number; refreshTtl?: number; resourceServer?: boolean;
   }) => {
     const { generatedSecret } = await accounts.createClient({
       clientId: opts.id,
       secret: opts.secret,
       grants: opts.grants,
       scopes: opts.scopes,
+      defaultScope: opts.defaultScope,
       redirectUris: opts.redirectUris,
       accessTokenLifetime: opts.accessTtl,
       refreshTokenLifetime: opts.refreshTtl,
+      resourceServer: opts.resourceServer,
     });
     console.log(`created client ${opts.id}`);
     if (generatedSecret) {
@@ -73,11 +77,29 @@ program.command('client:list')
         c.clientId,
         `grants=${c.grants.join(',')}`,
         `scopes=${c.scopes.join(',') || '-'}`,
+        `default_scope=${c.defaultScope?.join(',') ?? 'all'}`,
         `access_ttl=${c.accessTokenLifetime ?? 'default'}`,
         `refresh_ttl=${c.refreshTokenLifetime ?? 'default'}`,
         c.enabled ? 'enabled' : 'disabled',
+        ...c.resourceServer ? [ 'resource-server' ] : [],
       ].join('\t'));
     }
+  }));
+
+program.command('client:disable')
+  .description('disable a client: no token is issued to it, and its live tokens stop working')
+  .requiredOption('--id <clientId>', 'client id')
+  .action(withServices(async ({ accounts }, opts: { id: string }) => {
+    await accounts.setClientEnabled(opts.id, false);
+    console.log(`disabled client ${opts.id}`);
+  }));
+
+program.command('client:enable')
+  .description('enable a disabled client (its old tokens stay revoked)')
+  .requiredOption('--id <clientId>', 'client id')
+  .action(withServices(async ({ accounts }, opts: { id: string }) => {
+    await accounts.setClientEnabled(opts.id, true);
+    console.log(`enabled client ${opts.id}`);
   }));
 
 program.command('client:delete')
@@ -125,6 +147,34 @@ program.command('user:password')
   .action(withServices(async ({ accounts }, opts: { username: string; password: string }) => {
     await accounts.setPassword(opts.username, opts.password);
     console.log(`changed the password of ${opts.username}`);
+  }));
+
+program.command('user:sessions')
+  .description('list the live logins (grants) of a user, one per device')
+  .requiredOption('--username <username>', 'login name')
+  .action(withServices(async ({ accounts }, opts: { username: string }) => {
+    const sessions = await accounts.listSessions(opts.username);
+    if (sessions.length === 0) {
+      console.log(`no live sessions for ${opts.username}`);
+      return;
+    }
+    for (const s of sessions) {
+      console.log([
+        s.id,
+        `client=${s.clientId}`,
+        `since=${s.createdAt.toISOString()}`,
+        `last_token=${s.lastIssuedAt.toISOString()}`,
+        `expires=${s.expiresAt.toISOString()}`,
+      ].join('\t'));
+    }
+  }));
+
+program.command('user:logout')
+  .description('revoke every live login of a user (logout on all devices)')
+  .requiredOption('--username <username>', 'login name')
+  .action(withServices(async ({ accounts }, opts: { username: string }) => {
+    const revoked = await accounts.logoutEverywhere(opts.username);
+    console.log(`revoked ${revoked} session(s) of ${opts.username}`);
   }));
 
 program.parseAsync().catch(err => {

@@ -1,6 +1,10 @@
 import type { Application } from 'egg';
-import type { Client, Falsey, PasswordModel, Token, User } from 'oauth2-server';
+import type {
+  ClientCredentialsModel, Client, Falsey, PasswordModel, RefreshToken, RefreshTokenModel, Token, User,
+} from 'oauth2-server';
+import type { TokenRecord } from '../repository/TokenRepository';
 import { generateGrantId, generateToken, hashToken } from '../lib/token';
+import { isUsable } from '../lib/tokenState';
 
 /** The client as the engine carries it between model calls: no secret hash. */
 export interface EngineClient extends Client {
@@ -8,20 +12,39 @@ export interface EngineClient extends Client {
   pk: number;
   grants: string[];
   scopes: string[];
+  defaultScope: string[] | null;
 }
 
-export interface TokenUser extends User {
-  id: number;
-  username: string;
-  roles: string[];
-}
+/** Who a token speaks for: a user (password grant), or the client itself (client_credentials). */
+export type Principal =
+  | { kind: 'user'; id: number; username: string; roles: string[] }
+  | { kind: 'client'; clientId: string };
+
+/**
+ * The engine hands the user of getRefreshToken() on to saveToken(): on a refresh it carries the grant
+ * (the login) that the new token continues.
+ */
+type GrantedPrincipal = Principal & { grantId?: string };
 
 /** What authenticate() leaves in ctx.state.oauth.token. */
 export interface AuthenticatedToken extends Token {
   accessTokenExpiresAt: Date;
   scope: string[];
   grantId: string;
-  user: TokenUser;
+  user: Principal;
+}
+
+interface StoredRefreshToken extends RefreshToken {
+  tokenId: number;
+  /** A token spent moments ago by another request of the same login, within the grace period. */
+  withinGrace: boolean;
+  user: GrantedPrincipal;
+}
+
+function principalOf(record: TokenRecord): Principal {
+  return record.user
+    ? { kind: 'user', id: record.user.id, username: record.user.username, roles: record.user.roles }
+    : { kind: 'client', clientId: record.client.clientId };
 }
 
 /**
@@ -29,7 +52,7 @@ export interface AuthenticatedToken extends Token {
  * repositories. egg-oauth2-server builds ONE instance with the first request's ctx and keeps it for
  * the life of the worker, so this class uses only `app` and keeps no per-request state.
  */
-export default (app: Application) => class Model implements PasswordModel {
+export default (app: Application) => class Model implements PasswordModel, RefreshTokenModel, ClientCredentialsModel {
   async getClient(clientId: string, clientSecret: string | null): Promise<EngineClient | Falsey> {
     // Every grant this server runs authenticates its client (RFC 6749 §2.3.1).
     if (!clientSecret) return null;
@@ -40,21 +63,35 @@ export default (app: Application) => class Model implements PasswordModel {
       pk: client.id,
       grants: client.grants,
       scopes: client.scopes,
+      defaultScope: client.defaultScope,
       redirectUris: client.redirectUris,
       accessTokenLifetime: client.accessTokenLifetime ?? undefined,
       refreshTokenLifetime: client.refreshTokenLifetime ?? undefined,
     };
   }
 
-  async getUser(username: string, password: string): Promise<TokenUser | Falsey> {
+  async getUser(username: string, password: string): Promise<Principal | Falsey> {
     const user = await app.services.accounts.authenticateUser(username, password);
-    return user && { id: user.id, username: user.username, roles: user.roles };
+    return user && { kind: 'user', id: user.id, username: user.username, roles: user.roles };
   }
 
-  /** A requested scope must be within the client's scopes; no request means all of them. */
+  /** RFC 6749 §4.4: the client acts for itself. */
+  async getUserFromClient(client: EngineClient): Promise<Principal> {
+    return { kind: 'client', clientId: client.id };
+  }
+
+  /**
+   * RFC 6749 §3.3: a requested scope must be within the client's scopes; a request without scope gets
+   * the client's default scope (all of its scopes when it has no default).
+   */
   async validateScope(_user: User, client: EngineClient, scope?: string[]): Promise<string[] | Falsey> {
-    if (!scope || scope.length === 0) return client.scopes;
+    if (!scope || scope.length === 0) return client.defaultScope ?? client.scopes;
     return scope.every(s => client.scopes.includes(s)) ? scope : false;
+  }
+
+  /** authenticate({ scope }): the token must hold every scope the route demands (RFC 6750 §3.1). */
+  async verifyScope(token: Token, scope: string[]): Promise<boolean> {
+    return scope.every(s => (token.scope ?? []).includes(s));
   }
 
   async generateAccessToken(): Promise<string> {
@@ -65,19 +102,21 @@ export default (app: Application) => class Model implements PasswordModel {
     return generateToken();
   }
 
-  /** Stores only SHA-256 of each token; every password login starts a new grant. */
-  async saveToken(token: Token, client: EngineClient, user: TokenUser): Promise<Token> {
+  /** Stores only SHA-256 of each token. A login starts a grant; a refresh continues its grant. */
+  async saveToken(token: Token, client: EngineClient, user: GrantedPrincipal): Promise<Token> {
     const scope = token.scope ?? [];
+    const grantId = user.grantId ?? generateGrantId();
+    const userId = user.kind === 'user' ? user.id : null;
     await app.services.tokens.saveToken({
-      grantId: generateGrantId(),
+      grantId,
       accessTokenHash: hashToken(token.accessToken),
       accessTokenExpiresAt: token.accessTokenExpiresAt as Date,
       refreshTokenHash: token.refreshToken ? hashToken(token.refreshToken) : null,
       refreshTokenExpiresAt: token.refreshToken ? token.refreshTokenExpiresAt ?? null : null,
       clientId: client.pk,
-      userId: user.id,
+      userId,
       scope,
-    });
+    }, user.grantId ? undefined : { id: grantId, clientId: client.pk, userId });
     return {
       accessToken: token.accessToken,
       accessTokenExpiresAt: token.accessTokenExpiresAt,
@@ -86,20 +125,65 @@ export default (app: Application) => class Model implements PasswordModel {
       // RFC 6749 §5.1: omit an empty scope rather than send "".
       scope: scope.length > 0 ? scope : undefined,
       client: { id: client.id, grants: client.grants },
-      user: { id: user.id },
+      user: { kind: user.kind },
     };
   }
 
   async getAccessToken(accessToken: string): Promise<AuthenticatedToken | Falsey> {
-    const found = await app.services.tokens.findAccessToken(hashToken(accessToken));
-    if (!found?.user) return null;
+    const record = await app.services.tokens.findTokenByAccessTokenHash(hashToken(accessToken));
+    if (!record || !isUsable(record)) return null;
     return {
       accessToken,
-      accessTokenExpiresAt: found.accessTokenExpiresAt,
-      scope: found.scope,
-      grantId: found.grantId,
-      client: { id: found.client.clientId, grants: [] },
-      user: found.user,
+      accessTokenExpiresAt: record.accessTokenExpiresAt,
+      scope: record.scope,
+      grantId: record.grantId,
+      client: { id: record.client.clientId, grants: [] },
+      user: principalOf(record),
     };
+  }
+
+  /**
+   * RFC 6749 §6 with rotation (RFC 9700 §4.14.2): a refresh token works once. Presenting a spent one
+   * is taken as theft and revokes its whole grant, unless it was spent within the grace period.
+   */
+  async getRefreshToken(refreshToken: string): Promise<StoredRefreshToken | Falsey> {
+    const record = await app.services.tokens.findTokenByRefreshTokenHash(hashToken(refreshToken));
+    if (!record) return null;
+    const spent = record.revokedAt !== null && record.revokeReason === 'rotated';
+    if (!isUsable({ ...record, revokedAt: null }) || (record.revokedAt && !spent)) return null;
+    const withinGrace = spent && this.isWithinGrace(record.revokedAt as Date);
+    if (spent && !withinGrace) {
+      await this.revokeForReuse(record.grantId);
+      return null;
+    }
+    return {
+      refreshToken,
+      refreshTokenExpiresAt: record.refreshTokenExpiresAt ?? undefined,
+      scope: record.scope,
+      tokenId: record.id,
+      withinGrace,
+      client: { id: record.client.clientId, grants: [] },
+      user: { ...principalOf(record), grantId: record.grantId },
+    };
+  }
+
+  /** Spends the refresh token (the engine then issues the next one in the same grant). */
+  async revokeToken(token: StoredRefreshToken): Promise<boolean> {
+    if (token.withinGrace) return true;
+    if (await app.services.tokens.rotateToken(token.tokenId, new Date())) return true;
+    // Another request spent it between our read and our write: the same rules as a late reuse.
+    const revocation = await app.services.tokens.findRevocation(token.tokenId);
+    if (revocation?.revokeReason === 'rotated' && this.isWithinGrace(revocation.revokedAt)) return true;
+    await this.revokeForReuse(token.user.grantId as string);
+    return false;
+  }
+
+  private isWithinGrace(spentAt: Date): boolean {
+    return Date.now() - spentAt.getTime() < app.config.oauth.refreshGracePeriod * 1000;
+  }
+
+  private async revokeForReuse(grantId: string): Promise<void> {
+    await app.services.grants.revokeGrant(grantId, 'reuse', new Date());
+    app.coreLogger.warn('[oauth] refresh token reuse detected: grant %s revoked', grantId);
   }
 };

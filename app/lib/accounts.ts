@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ClientRepository, OAuthClient } from '../repository/ClientRepository';
+import type { GrantRepository, LiveGrant } from '../repository/GrantRepository';
 import type { User, UserRepository } from '../repository/UserRepository';
 import type { PasswordHasher } from './password';
 
@@ -31,9 +32,12 @@ export interface CreateClientInput {
   secret?: string;
   grants: string[];
   scopes?: string[];
+  /** Must be within `scopes`; absent = all of them. */
+  defaultScope?: string[];
   redirectUris?: string[];
   accessTokenLifetime?: number;
   refreshTokenLifetime?: number;
+  resourceServer?: boolean;
 }
 
 /**
@@ -44,6 +48,7 @@ export class Accounts {
   constructor(
     private readonly users: UserRepository,
     private readonly clients: ClientRepository,
+    private readonly grants: GrantRepository,
     private readonly hasher: PasswordHasher,
   ) {}
 
@@ -96,15 +101,30 @@ export class Accounts {
     return this.users.saveUser(input);
   }
 
+  /** Sets a new password and ends every session of the user: whoever knew the old one is out. */
   async setPassword(username: string, password: string): Promise<void> {
     this.checkPassword(password);
     const user = await this.requireUser(username);
     await this.users.updatePasswordHash(user.id, await this.hasher.hash(password));
+    await this.grants.revokeGrantsOfUser(user.id, 'password_change', new Date());
   }
 
+  /** Disabling ends every session at once; enabling again does not bring them back. */
   async setEnabled(username: string, enabled: boolean): Promise<void> {
-    await this.requireUser(username);
+    const user = await this.requireUser(username);
     await this.users.updateEnabled(username, enabled);
+    if (!enabled) await this.grants.revokeGrantsOfUser(user.id, 'user_disabled', new Date());
+  }
+
+  async listSessions(username: string): Promise<LiveGrant[]> {
+    const user = await this.requireUser(username);
+    return this.grants.listLiveGrantsOfUser(user.id, new Date());
+  }
+
+  /** Revokes every grant of the user (logout everywhere); returns how many were live. */
+  async logoutEverywhere(username: string): Promise<number> {
+    const user = await this.requireUser(username);
+    return this.grants.revokeGrantsOfUser(user.id, 'admin', new Date());
   }
 
   /** Registers a client; returns the secret only when it was generated here. */
@@ -117,6 +137,8 @@ export class Accounts {
       throw new AccountError(`unknown grant type ${unknown.join(', ')} (known: ${KNOWN_GRANTS.join(', ')})`);
     }
     if (input.grants.length === 0) throw new AccountError('a client needs at least one grant type');
+    const outside = (input.defaultScope ?? []).filter(scope => !(input.scopes ?? []).includes(scope));
+    if (outside.length > 0) throw new AccountError(`default scope ${outside.join(' ')} is not within the client's scopes`);
     for (const ttl of [ input.accessTokenLifetime, input.refreshTokenLifetime ]) {
       if (ttl !== undefined && (!Number.isInteger(ttl) || ttl <= 0)) {
         throw new AccountError('token lifetimes are whole seconds greater than 0');
@@ -130,9 +152,11 @@ export class Accounts {
         secretHash: await this.hasher.hash(secret),
         grants: input.grants,
         scopes: input.scopes ?? [],
+        defaultScope: input.defaultScope ?? null,
         redirectUris: input.redirectUris ?? [],
         accessTokenLifetime: input.accessTokenLifetime ?? null,
         refreshTokenLifetime: input.refreshTokenLifetime ?? null,
+        resourceServer: input.resourceServer ?? false,
       });
       return { id, generatedSecret };
     } catch (err) {
@@ -141,6 +165,15 @@ export class Accounts {
     }
   }
 
+  /** Disabling a client ends every token issued to it; enabling again does not bring them back. */
+  async setClientEnabled(clientId: string, enabled: boolean): Promise<void> {
+    const client = await this.clients.findClientByClientId(clientId);
+    if (!client) throw new AccountError(`no client ${clientId}`);
+    await this.clients.updateEnabled(clientId, enabled);
+    if (!enabled) await this.grants.revokeGrantsOfClient(client.id, 'client_disabled', new Date());
+  }
+
+  /** Deletes the client with its grants and tokens (foreign key cascade). */
   async deleteClient(clientId: string): Promise<void> {
     if (!await this.clients.removeClient(clientId)) throw new AccountError(`no client ${clientId}`);
   }

@@ -1,5 +1,5 @@
 import type { Context } from 'egg';
-import { OAuthError, ServerError, UnauthorizedRequestError } from 'oauth2-server';
+import { InvalidClientError, OAuthError, ServerError, UnauthorizedRequestError } from 'oauth2-server';
 
 /** Errors that mean "the database cannot be reached right now": the client may retry. */
 const UNAVAILABLE_CODES = new Set([
@@ -56,6 +56,10 @@ export function handleOAuthError(ctx: Context, err: Error, response?: EngineResp
     return;
   }
   ctx.status = err.code;
+  // RFC 6749 §5.2: a 401 invalid_client carries the challenge of the scheme the client can use.
+  if (err instanceof InvalidClientError && err.code === 401 && !ctx.response.get('WWW-Authenticate')) {
+    ctx.set('WWW-Authenticate', 'Basic realm="Service"');
+  }
   ctx.body = err instanceof UnauthorizedRequestError
     // RFC 6750 §3.1: no error code in the header when no credentials were sent; the body still says why.
     ? { error: 'unauthorized', error_description: 'Authentication required: send Authorization: Bearer <access token>' }

@@ -1,5 +1,6 @@
 import type { RDSClient } from '@eggjs/rds';
 import { ClientRepository } from '../repository/ClientRepository';
+import { GrantRepository } from '../repository/GrantRepository';
 import { TokenRepository } from '../repository/TokenRepository';
 import { UserRepository } from '../repository/UserRepository';
 import { Accounts } from './accounts';
@@ -9,6 +10,7 @@ import { type Argon2Options, PasswordHasher } from './password';
 export interface Services {
   users: UserRepository;
   clients: ClientRepository;
+  grants: GrantRepository;
   tokens: TokenRepository;
   accounts: Accounts;
 }
@@ -16,10 +18,12 @@ export interface Services {
 export function createServices(db: RDSClient, argon2: Argon2Options): Services {
   const users = new UserRepository(db);
   const clients = new ClientRepository(db);
+  const grants = new GrantRepository(db);
   return {
     users,
     clients,
+    grants,
     tokens: new TokenRepository(db),
-    accounts: new Accounts(users, clients, new PasswordHasher(argon2)),
+    accounts: new Accounts(users, clients, grants, new PasswordHasher(argon2)),
   };
 }

@@ -1,14 +1,20 @@
 import type { Context } from 'egg';
-import { respondServerFailure } from '../lib/errors';
+import { OAuthError } from 'oauth2-server';
+import { handleOAuthError, respondServerFailure } from '../lib/errors';
 
 /**
- * Turns any error escaping a controller into a JSON response. 5xx are logged (without request
- * bodies); 4xx thrown on purpose (ctx.throw) keep their status and message.
+ * Turns any error escaping a controller into a JSON response: OAuth errors as RFC 6749 §5.2 bodies,
+ * 4xx thrown on purpose (ctx.throw, body parser) with their status and message, anything else as a
+ * logged 5xx with a generic body.
  */
 export default () => async function errorHandler(ctx: Context, next: () => Promise<void>) {
   try {
     await next();
   } catch (err) {
+    if (err instanceof OAuthError) {
+      handleOAuthError(ctx, err);
+      return;
+    }
     const status = (err as { status?: number }).status;
     if (status && status >= 400 && status < 500) {
       ctx.status = status;

@@ -7,7 +7,7 @@ import type { AuthenticatedToken } from '../extend/oauth';
  */
 export default (options: { role: string }) => async function requireRole(ctx: Context, next: () => Promise<void>) {
   const token: AuthenticatedToken | undefined = ctx.state.oauth?.token;
-  if (!token?.user?.roles.includes(options.role)) {
+  if (token?.user.kind !== 'user' || !token.user.roles.includes(options.role)) {
     ctx.status = 403;
     ctx.body = { error: 'access_denied', error_description: `This resource requires the role ${options.role}` };
     return;

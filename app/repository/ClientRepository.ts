@@ -7,10 +7,14 @@ export interface OAuthClient {
   secretHash: string;
   grants: string[];
   scopes: string[];
+  /** The scope of a token when the request names none; null = all of `scopes`. */
+  defaultScope: string[] | null;
   redirectUris: string[];
   accessTokenLifetime: number | null;
   refreshTokenLifetime: number | null;
   enabled: boolean;
+  /** May introspect the tokens of every client (RFC 7662 §4), not only its own. */
+  resourceServer: boolean;
 }
 
 export type NewClient = Omit<OAuthClient, 'id' | 'enabled'>;
@@ -21,10 +25,12 @@ interface ClientRow {
   secret_hash: string;
   grants: string;
   scopes: string;
+  default_scope: string | null;
   redirect_uris: string;
   access_token_lifetime: number | null;
   refresh_token_lifetime: number | null;
   enabled: number;
+  resource_server: number;
 }
 
 function toClient(row: ClientRow): OAuthClient {
@@ -34,10 +40,12 @@ function toClient(row: ClientRow): OAuthClient {
     secretHash: row.secret_hash,
     grants: splitList(row.grants),
     scopes: splitList(row.scopes),
+    defaultScope: row.default_scope === null ? null : splitList(row.default_scope),
     redirectUris: splitList(row.redirect_uris),
     accessTokenLifetime: row.access_token_lifetime,
     refreshTokenLifetime: row.refresh_token_lifetime,
     enabled: row.enabled === 1,
+    resourceServer: row.resource_server === 1,
   };
 }
 
@@ -58,11 +66,13 @@ export class ClientRepository {
   async saveClient(client: NewClient): Promise<number> {
     const result = await this.db.query(
       `INSERT INTO oauth_clients
-        (client_id, secret_hash, grants, scopes, redirect_uris, access_token_lifetime, refresh_token_lifetime)
-        VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        (client_id, secret_hash, grants, scopes, default_scope, redirect_uris, access_token_lifetime,
+         refresh_token_lifetime, resource_server)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         client.clientId, client.secretHash, client.grants.join(' '), client.scopes.join(' '),
-        client.redirectUris.join(' '), client.accessTokenLifetime, client.refreshTokenLifetime,
+        client.defaultScope?.join(' ') ?? null, client.redirectUris.join(' '), client.accessTokenLifetime,
+        client.refreshTokenLifetime, client.resourceServer ? 1 : 0,
       ],
     );
     return Number(result.insertId);
@@ -70,6 +80,18 @@ export class ClientRepository {
 
   async updateSecretHash(id: number, secretHash: string): Promise<void> {
     await this.db.query('UPDATE oauth_clients SET secret_hash = ? WHERE id = ?', [ secretHash, id ]);
+  }
+
+  /** Returns false when no such client exists. */
+  async updateEnabled(clientId: string, enabled: boolean): Promise<boolean> {
+    const result = await this.db.query('UPDATE oauth_clients SET enabled = ? WHERE client_id = ?', [ enabled ? 1 : 0, clientId ]);
+    return result.affectedRows === 1;
+  }
+
+  /** Every scope some enabled client may request (RFC 8414 scopes_supported). */
+  async listScopes(): Promise<string[]> {
+    const rows: Array<{ scopes: string }> = await this.db.query('SELECT DISTINCT scopes FROM oauth_clients WHERE enabled = 1');
+    return [ ...new Set(rows.flatMap(row => splitList(row.scopes))) ].sort();
   }
 
   /** Deletes the client and, by foreign key cascade, every token issued to it. False when absent. */

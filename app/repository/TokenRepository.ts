@@ -1,6 +1,12 @@
 import type { RDSClient } from '@eggjs/rds';
 import { splitList } from '../lib/token';
 
+export interface NewGrant {
+  id: string;
+  clientId: number;
+  userId: number | null;
+}
+
 export interface NewToken {
   grantId: string;
   accessTokenHash: string;
@@ -12,64 +18,136 @@ export interface NewToken {
   scope: string[];
 }
 
-/** A live access token with the user and client it was issued to. */
-export interface AccessTokenGrant {
-  accessTokenExpiresAt: Date;
-  scope: string[];
+/** A stored token with everything that decides whether it still works. */
+export interface TokenRecord {
+  id: number;
   grantId: string;
-  client: { id: number; clientId: string };
-  user: { id: number; username: string; roles: string[] } | null;
+  issuedAt: Date;
+  accessTokenExpiresAt: Date;
+  refreshTokenExpiresAt: Date | null;
+  scope: string[];
+  /** Set when this token was rotated away (refresh used) or revoked. */
+  revokedAt: Date | null;
+  revokeReason: string | null;
+  grantRevokedAt: Date | null;
+  client: { id: number; clientId: string; enabled: boolean };
+  user: { id: number; username: string; roles: string[]; enabled: boolean } | null;
 }
 
-interface AccessTokenRow {
-  access_token_expires_at: Date;
-  scope: string;
+interface TokenRow {
+  id: number;
   grant_id: string;
+  gmt_create: Date;
+  access_token_expires_at: Date;
+  refresh_token_expires_at: Date | null;
+  scope: string;
+  revoked_at: Date | null;
+  revoke_reason: string | null;
+  grant_revoked_at: Date | null;
   client_pk: number;
   client_id: string;
+  client_enabled: number;
   user_pk: number | null;
   username: string | null;
   roles: string | null;
+  user_enabled: number | null;
+}
+
+const SELECT_TOKEN = `
+  SELECT t.id, t.grant_id, t.gmt_create, t.access_token_expires_at, t.refresh_token_expires_at, t.scope,
+         t.revoked_at, t.revoke_reason, g.revoked_at AS grant_revoked_at,
+         c.id AS client_pk, c.client_id, c.enabled AS client_enabled,
+         u.id AS user_pk, u.username, u.roles, u.enabled AS user_enabled
+    FROM oauth_tokens t
+    JOIN oauth_grants g ON g.id = t.grant_id
+    JOIN oauth_clients c ON c.id = t.client_id
+    LEFT JOIN users u ON u.id = t.user_id`;
+
+function toRecord(row: TokenRow): TokenRecord {
+  return {
+    id: Number(row.id),
+    grantId: row.grant_id,
+    issuedAt: row.gmt_create,
+    accessTokenExpiresAt: row.access_token_expires_at,
+    refreshTokenExpiresAt: row.refresh_token_expires_at,
+    scope: splitList(row.scope),
+    revokedAt: row.revoked_at,
+    revokeReason: row.revoke_reason,
+    grantRevokedAt: row.grant_revoked_at,
+    client: { id: Number(row.client_pk), clientId: row.client_id, enabled: row.client_enabled === 1 },
+    user: row.user_pk === null ? null : {
+      id: Number(row.user_pk),
+      username: row.username ?? '',
+      roles: splitList(row.roles),
+      enabled: row.user_enabled === 1,
+    },
+  };
 }
 
 export class TokenRepository {
   constructor(private readonly db: RDSClient) {}
 
-  async saveToken(token: NewToken): Promise<void> {
-    await this.db.query(
-      `INSERT INTO oauth_tokens
-        (grant_id, access_token_hash, access_token_expires_at, refresh_token_hash, refresh_token_expires_at,
-         client_id, user_id, scope)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      [
-        token.grantId, token.accessTokenHash, token.accessTokenExpiresAt, token.refreshTokenHash,
-        token.refreshTokenExpiresAt, token.clientId, token.userId, token.scope.join(' '),
-      ],
-    );
+  /** Stores a token; with `grant`, first the new grant it starts, in one transaction. */
+  async saveToken(token: NewToken, grant?: NewGrant): Promise<void> {
+    await this.db.beginTransactionScope(async conn => {
+      if (grant) {
+        await conn.query('INSERT INTO oauth_grants (id, client_id, user_id) VALUES (?, ?, ?)', [ grant.id, grant.clientId, grant.userId ]);
+      }
+      await conn.query(
+        `INSERT INTO oauth_tokens
+          (grant_id, access_token_hash, access_token_expires_at, refresh_token_hash, refresh_token_expires_at,
+           client_id, user_id, scope)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          token.grantId, token.accessTokenHash, token.accessTokenExpiresAt, token.refreshTokenHash,
+          token.refreshTokenExpiresAt, token.clientId, token.userId, token.scope.join(' '),
+        ],
+      );
+    });
+  }
+
+  async findTokenByAccessTokenHash(hash: string): Promise<TokenRecord | null> {
+    const row: TokenRow | null = await this.db.queryOne(`${SELECT_TOKEN} WHERE t.access_token_hash = ?`, [ hash ]);
+    return row ? toRecord(row) : null;
+  }
+
+  async findTokenByRefreshTokenHash(hash: string): Promise<TokenRecord | null> {
+    const row: TokenRow | null = await this.db.queryOne(`${SELECT_TOKEN} WHERE t.refresh_token_hash = ?`, [ hash ]);
+    return row ? toRecord(row) : null;
   }
 
   /**
-   * The access token with this hash, unless it was revoked or its user or client is disabled.
-   * Expiry is left to the caller, so that an expired token can be told apart.
+   * Spends a token's refresh token (and so its access token). Only one caller can spend a token:
+   * false when it was already rotated or revoked.
    */
-  async findAccessToken(accessTokenHash: string): Promise<AccessTokenGrant | null> {
-    const row: AccessTokenRow | null = await this.db.queryOne(
-      `SELECT t.access_token_expires_at, t.scope, t.grant_id,
-              c.id AS client_pk, c.client_id, u.id AS user_pk, u.username, u.roles
-         FROM oauth_tokens t
-         JOIN oauth_clients c ON c.id = t.client_id AND c.enabled = 1
-         LEFT JOIN users u ON u.id = t.user_id
-        WHERE t.access_token_hash = ? AND t.revoked_at IS NULL
-          AND (t.user_id IS NULL OR u.enabled = 1)`,
-      [ accessTokenHash ],
+  async rotateToken(id: number, now: Date): Promise<boolean> {
+    const result = await this.db.query(
+      'UPDATE oauth_tokens SET revoked_at = ?, revoke_reason = \'rotated\' WHERE id = ? AND revoked_at IS NULL',
+      [ now, id ],
     );
-    if (!row) return null;
-    return {
-      accessTokenExpiresAt: row.access_token_expires_at,
-      scope: splitList(row.scope),
-      grantId: row.grant_id,
-      client: { id: Number(row.client_pk), clientId: row.client_id },
-      user: row.user_pk === null ? null : { id: Number(row.user_pk), username: row.username ?? '', roles: splitList(row.roles) },
-    };
+    return result.affectedRows === 1;
+  }
+
+  /** When and why this token stopped working (null: it is not revoked). */
+  async findRevocation(id: number): Promise<{ revokedAt: Date; revokeReason: string | null } | null> {
+    const row = await this.db.queryOne('SELECT revoked_at, revoke_reason FROM oauth_tokens WHERE id = ?', [ id ]);
+    return row?.revoked_at ? { revokedAt: row.revoked_at, revokeReason: row.revoke_reason } : null;
+  }
+
+  /** Deletes up to `limit` tokens whose access and refresh lifetimes have both passed. */
+  async removeExpiredTokens(now: Date, limit: number): Promise<number> {
+    const result = await this.db.query(
+      `DELETE FROM oauth_tokens
+        WHERE access_token_expires_at < ? AND (refresh_token_expires_at IS NULL OR refresh_token_expires_at < ?)
+        LIMIT ?`,
+      [ now, now, limit ],
+    );
+    return result.affectedRows;
+  }
+
+  /** Deletes up to `limit` tokens rotated or revoked before `before`. */
+  async removeRevokedTokens(before: Date, limit: number): Promise<number> {
+    const result = await this.db.query('DELETE FROM oauth_tokens WHERE revoked_at < ? LIMIT ?', [ before, limit ]);
+    return result.affectedRows;
   }
 }

@@ -48,7 +48,7 @@ describe('npm run admin', function() {
 
     const list = await admin('client:list');
     assertOk(list);
-    assert.match(list.stdout, /^spa\tgrants=password,refresh_token\tscopes=read,write\taccess_ttl=600\trefresh_ttl=default\tenabled$/m);
+    assert.match(list.stdout, /^spa\tgrants=password,refresh_token\tscopes=read,write\tdefault_scope=all\taccess_ttl=600\trefresh_ttl=default\tenabled$/m);
     assert.ok(!list.stdout.includes(secret), 'client:list shows no secret');
   });
 

@@ -1,0 +1,55 @@
+import type { RDSClient } from '@eggjs/rds';
+import type { Services } from './services';
+
+export interface CleanupOptions {
+  batchSize: number;
+  /** Seconds a rotated or revoked token (or a revoked grant) is kept. */
+  revokedRetention: number;
+}
+
+export interface CleanupReport {
+  expiredTokens: number;
+  revokedTokens: number;
+  revokedGrants: number;
+  emptyGrants: number;
+}
+
+const LOCK_NAME = 'oauth2_server_token_cleanup';
+
+/** Calls `step` until it deletes less than a full batch; returns the total. */
+async function drain(step: () => Promise<number>, batchSize: number): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const removed = await step();
+    total += removed;
+    if (removed < batchSize) return total;
+  }
+}
+
+/**
+ * Deletes tokens whose access and refresh lifetimes have both passed, and revoked tokens and grants
+ * once the retention period is over, in batches of `batchSize` rows so that no statement holds its
+ * locks for long. A MySQL named lock lets one process at a time run it, across workers and hosts;
+ * returns null when another holds it.
+ */
+export async function cleanupTokens(db: RDSClient, { tokens, grants }: Services, options: CleanupOptions, now = new Date()): Promise<CleanupReport | null> {
+  const conn = await db.getConnection();
+  try {
+    const [ lock ] = await conn.query('SELECT GET_LOCK(?, 0) AS acquired', [ LOCK_NAME ]);
+    if (lock.acquired !== 1) return null;
+    try {
+      const { batchSize } = options;
+      const retainedSince = new Date(now.getTime() - options.revokedRetention * 1000);
+      return {
+        expiredTokens: await drain(() => tokens.removeExpiredTokens(now, batchSize), batchSize),
+        revokedTokens: await drain(() => tokens.removeRevokedTokens(retainedSince, batchSize), batchSize),
+        revokedGrants: await drain(() => grants.removeRevokedGrants(retainedSince, batchSize), batchSize),
+        emptyGrants: await drain(() => grants.removeEmptyGrants(batchSize), batchSize),
+      };
+    } finally {
+      await conn.query('SELECT RELEASE_LOCK(?)', [ LOCK_NAME ]);
+    }
+  } finally {
+    conn.release();
+  }
+}

@@ -1,0 +1,37 @@
+import auth from 'basic-auth';
+import type { Context } from 'egg';
+import { InvalidClientError, InvalidRequestError } from 'oauth2-server';
+import type { OAuthClient } from '../repository/ClientRepository';
+
+/**
+ * Names the first body parameter that is not a single string: RFC 6749 §3.2 forbids repeating a
+ * parameter, and a repeated or nested one arrives as an array or an object.
+ */
+export function findMalformedParameter(body: unknown): string | undefined {
+  if (!body || typeof body !== 'object') return undefined;
+  const params = body as Record<string, unknown>;
+  return Object.keys(params).find(name => typeof params[name] !== 'string');
+}
+
+/** The form body of a request, refused (400 invalid_request) when a parameter is repeated or nested. */
+export function formParameters(ctx: Context): Record<string, string> {
+  const body = ctx.request.body;
+  const malformed = findMalformedParameter(body);
+  if (malformed) throw new InvalidRequestError(`Invalid request: parameter \`${malformed}\` must be sent once, as a string`);
+  return body && typeof body === 'object' ? body : {};
+}
+
+/**
+ * Client authentication for the revocation, introspection and check_token endpoints, as on the
+ * token endpoint: HTTP Basic (client_secret_basic) or client_id + client_secret in the form body
+ * (client_secret_post). RFC 7009 §2.1 and RFC 7662 §2.1 require it.
+ */
+export async function authenticateClient(ctx: Context, params: Record<string, string>): Promise<OAuthClient> {
+  const header = ctx.get('authorization');
+  const basic = header ? auth.parse(header) : undefined;
+  const clientId = header ? basic?.name : params.client_id;
+  const secret = header ? basic?.pass : params.client_secret;
+  const client = clientId && secret ? await ctx.app.services.accounts.authenticateClient(clientId, secret) : null;
+  if (!client) throw new InvalidClientError('Invalid client: client is invalid', { code: 401 });
+  return client;
+}

@@ -1,0 +1,86 @@
+import type { RDSClient } from '@eggjs/rds';
+
+/** Why a grant stopped working; stored in oauth_grants.revoke_reason. */
+export type RevokeReason = 'logout' | 'reuse' | 'password_change' | 'user_disabled' | 'client_disabled' | 'admin';
+
+/** A login that can still be used: at least one of its tokens is unrevoked and unexpired. */
+export interface LiveGrant {
+  id: string;
+  clientId: string;
+  createdAt: Date;
+  lastIssuedAt: Date;
+  expiresAt: Date;
+}
+
+export class GrantRepository {
+  constructor(private readonly db: RDSClient) {}
+
+  /** Revokes one grant: every token of it stops working. False when it was already revoked. */
+  async revokeGrant(grantId: string, reason: RevokeReason, now: Date): Promise<boolean> {
+    const result = await this.db.query(
+      'UPDATE oauth_grants SET revoked_at = ?, revoke_reason = ? WHERE id = ? AND revoked_at IS NULL',
+      [ now, reason, grantId ],
+    );
+    return result.affectedRows === 1;
+  }
+
+  /** Revokes every live grant of a user; returns how many. */
+  async revokeGrantsOfUser(userId: number, reason: RevokeReason, now: Date): Promise<number> {
+    const result = await this.db.query(
+      'UPDATE oauth_grants SET revoked_at = ?, revoke_reason = ? WHERE user_id = ? AND revoked_at IS NULL',
+      [ now, reason, userId ],
+    );
+    return result.affectedRows;
+  }
+
+  /** Revokes every live grant of a client (oauth_clients.id); returns how many. */
+  async revokeGrantsOfClient(clientPk: number, reason: RevokeReason, now: Date): Promise<number> {
+    const result = await this.db.query(
+      'UPDATE oauth_grants SET revoked_at = ?, revoke_reason = ? WHERE client_id = ? AND revoked_at IS NULL',
+      [ now, reason, clientPk ],
+    );
+    return result.affectedRows;
+  }
+
+  async listLiveGrantsOfUser(userId: number, now: Date): Promise<LiveGrant[]> {
+    const rows = await this.db.query(
+      `SELECT g.id, c.client_id, g.gmt_create, MAX(t.gmt_create) AS last_issued_at,
+              MAX(GREATEST(t.access_token_expires_at, COALESCE(t.refresh_token_expires_at, t.access_token_expires_at))) AS expires_at
+         FROM oauth_grants g
+         JOIN oauth_clients c ON c.id = g.client_id
+         JOIN oauth_tokens t ON t.grant_id = g.id AND t.revoked_at IS NULL
+        WHERE g.user_id = ? AND g.revoked_at IS NULL
+          AND (t.access_token_expires_at > ? OR t.refresh_token_expires_at > ?)
+        GROUP BY g.id, c.client_id, g.gmt_create
+        ORDER BY g.gmt_create`,
+      [ userId, now, now ],
+    );
+    return rows.map((row: { id: string; client_id: string; gmt_create: Date; last_issued_at: Date; expires_at: Date }) => ({
+      id: row.id,
+      clientId: row.client_id,
+      createdAt: row.gmt_create,
+      lastIssuedAt: row.last_issued_at,
+      expiresAt: row.expires_at,
+    }));
+  }
+
+  /** Deletes up to `limit` grants revoked before `before`, with their tokens (foreign key cascade). */
+  async removeRevokedGrants(before: Date, limit: number): Promise<number> {
+    const result = await this.db.query('DELETE FROM oauth_grants WHERE revoked_at < ? LIMIT ?', [ before, limit ]);
+    return result.affectedRows;
+  }
+
+  /**
+   * Deletes up to `limit` grants that have no token left (all expired and cleaned). A grant and its
+   * first token are written in one transaction, so a grant is never empty while being created.
+   */
+  async removeEmptyGrants(limit: number): Promise<number> {
+    const result = await this.db.query(
+      `DELETE FROM oauth_grants
+        WHERE NOT EXISTS (SELECT 1 FROM oauth_tokens t WHERE t.grant_id = oauth_grants.id)
+        LIMIT ?`,
+      [ limit ],
+    );
+    return result.affectedRows;
+  }
+}

@@ -1,0 +1,19 @@
+import type { Application } from 'egg';
+import { cleanupTokens } from '../lib/cleanup';
+
+/** Deletes expired and long-revoked tokens; one worker per host, one host at a time (named lock). */
+export default (app: Application) => ({
+  schedule: {
+    interval: app.config.oauth.cleanup.interval,
+    type: 'worker',
+  },
+  async task() {
+    const report = await cleanupTokens(app.mysql, app.services, app.config.oauth.cleanup);
+    if (!report) {
+      app.coreLogger.info('[cleanup] skipped: another process is cleaning up');
+      return;
+    }
+    app.coreLogger.info('[cleanup] removed %d expired tokens, %d revoked tokens, %d revoked grants, %d empty grants',
+      report.expiredTokens, report.revokedTokens, report.revokedGrants, report.emptyGrants);
+  },
+});
