@@ -1,5 +1,5 @@
 import type { Application, IBoot } from 'egg';
-import { loadDemoData } from './app/lib/demo';
+import { hasDemoData, loadDemoData } from './app/lib/demo';
 import { migrate } from './app/lib/migrator';
 import { useUtcSessions } from './app/lib/utcSessions';
 
@@ -31,8 +31,8 @@ export default class AppBootHook implements IBoot {
       const db = app.config.mysql.client;
       throw new Error(`cannot migrate MySQL database ${db?.database} at ${db?.host}:${db?.port} (check MYSQL_* settings): ${(err as Error).message}`);
     }
-    // Demo data exists only where a developer runs `npm run dev`, never in prod.
-    if (app.config.env === 'local') {
+    await app.services.accounts.warmUp();
+    if (hasDemoData(app.config.env)) {
       const created = await loadDemoData(app.services);
       if (created.length > 0) app.coreLogger.info('[demo] created %s', created.join(', '));
     }

@@ -1,5 +1,5 @@
 import type { EggAppConfig, EggAppInfo, PowerPartial } from 'egg';
-import { handleOAuthError } from '../app/lib/errors';
+import { handleOAuthError, uncaughtErrors } from '../app/lib/errors';
 import { type Argon2Options, OWASP_ARGON2ID } from '../app/lib/password';
 import { CLIENT_AUTHENTICATED_POSTS } from '../app/router';
 import { databaseSettings } from './database';
@@ -55,6 +55,8 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
     // We answer every OAuth error ourselves: JSON bodies, no stack traces, 4xx not logged.
     errorHandler: handleOAuthError,
   };
+
+  config.onerror = uncaughtErrors;
 
   config.security = {
     csrf: {

@@ -102,17 +102,21 @@ export default (app: Application) => class Model implements PasswordModel, Refre
     return generateToken();
   }
 
-  /** Stores only SHA-256 of each token. A login starts a grant; a refresh continues its grant. */
+  /**
+   * Stores only SHA-256 of each token. A login starts a grant; a refresh continues its grant. The
+   * engine makes a refresh token for every password grant: it is issued only to clients that may use it.
+   */
   async saveToken(token: Token, client: EngineClient, user: GrantedPrincipal): Promise<Token> {
     const scope = token.scope ?? [];
+    const refreshToken = client.grants.includes('refresh_token') ? token.refreshToken : undefined;
     const grantId = user.grantId ?? generateGrantId();
     const userId = user.kind === 'user' ? user.id : null;
     await app.services.tokens.saveToken({
       grantId,
       accessTokenHash: hashToken(token.accessToken),
       accessTokenExpiresAt: token.accessTokenExpiresAt as Date,
-      refreshTokenHash: token.refreshToken ? hashToken(token.refreshToken) : null,
-      refreshTokenExpiresAt: token.refreshToken ? token.refreshTokenExpiresAt ?? null : null,
+      refreshTokenHash: refreshToken ? hashToken(refreshToken) : null,
+      refreshTokenExpiresAt: refreshToken ? token.refreshTokenExpiresAt ?? null : null,
       clientId: client.pk,
       userId,
       scope,
@@ -120,8 +124,8 @@ export default (app: Application) => class Model implements PasswordModel, Refre
     return {
       accessToken: token.accessToken,
       accessTokenExpiresAt: token.accessTokenExpiresAt,
-      refreshToken: token.refreshToken,
-      refreshTokenExpiresAt: token.refreshTokenExpiresAt,
+      refreshToken,
+      refreshTokenExpiresAt: refreshToken ? token.refreshTokenExpiresAt : undefined,
       // RFC 6749 §5.1: omit an empty scope rather than send "".
       scope: scope.length > 0 ? scope : undefined,
       client: { id: client.id, grants: client.grants },

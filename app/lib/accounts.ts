@@ -9,7 +9,10 @@ export const KNOWN_GRANTS = [ 'password', 'refresh_token', 'client_credentials',
 
 export const MIN_PASSWORD_LENGTH = 8;
 const MAX_USERNAME_LENGTH = 100;
-const CLIENT_ID_PATTERN = /^[\x21-\x7e]{1,100}$/;
+/** RFC 6749 Appendix A.1 VSCHAR, less ":" which HTTP Basic cannot carry in a user id. */
+const CLIENT_ID_PATTERN = /^[\x20-\x39\x3b-\x7e]{1,100}$/;
+/** RFC 6749 Appendix A.2 VSCHAR. */
+const CLIENT_SECRET_PATTERN = /^[\x20-\x7e]{1,200}$/;
 
 /** A refusal that a caller (CLI, API) shows to the person who asked, as it is. */
 export class AccountError extends Error {}
@@ -51,6 +54,11 @@ export class Accounts {
     private readonly grants: GrantRepository,
     private readonly hasher: PasswordHasher,
   ) {}
+
+  /** Prepares what the first login would otherwise pay for (the dummy hash of unknown users). */
+  async warmUp(): Promise<void> {
+    await this.hasher.warmUp();
+  }
 
   /**
    * The user for this username and password, or null. Unknown user, wrong password and disabled
@@ -129,8 +137,11 @@ export class Accounts {
 
   /** Registers a client; returns the secret only when it was generated here. */
   async createClient(input: CreateClientInput): Promise<{ id: number; generatedSecret?: string }> {
-    if (!CLIENT_ID_PATTERN.test(input.clientId)) {
-      throw new AccountError('client id must be 1 to 100 printable ASCII characters without spaces');
+    if (!CLIENT_ID_PATTERN.test(input.clientId) || input.clientId.trim() !== input.clientId) {
+      throw new AccountError('client id must be 1 to 100 printable ASCII characters, without ":" or surrounding spaces');
+    }
+    if (input.secret !== undefined && !CLIENT_SECRET_PATTERN.test(input.secret)) {
+      throw new AccountError('client secret must be 1 to 200 printable ASCII characters');
     }
     const unknown = input.grants.filter(grant => !(KNOWN_GRANTS as readonly string[]).includes(grant));
     if (unknown.length > 0) {

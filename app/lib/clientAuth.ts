@@ -21,6 +21,33 @@ export function formParameters(ctx: Context): Record<string, string> {
   return body && typeof body === 'object' ? body : {};
 }
 
+/** RFC 6749 §2.3.1 / RFC 3986 form decoding of one Basic credential; malformed escapes stay raw. */
+function formDecode(value: string): string {
+  try {
+    return decodeURIComponent(value.replace(/\+/g, ' '));
+  } catch {
+    return value;
+  }
+}
+
+/**
+ * The client credentials of an `Authorization: Basic` header: undefined for another scheme or no
+ * header, null for a Basic header that cannot be read (bad base64, no colon, empty id or secret).
+ * RFC 6749 §2.3.1: the client id and secret are form-encoded before base64 (standard client
+ * libraries send `-` as `%2D`), so they are decoded here.
+ */
+export function basicCredentials(header: string | undefined): { clientId: string; secret: string } | null | undefined {
+  if (!header || !/^basic(\s|$)/i.test(header)) return undefined;
+  const parsed = auth.parse(header);
+  if (!parsed || !parsed.name || !parsed.pass) return null;
+  return { clientId: formDecode(parsed.name), secret: formDecode(parsed.pass) };
+}
+
+/** The 401 for a client that sent unusable credentials (RFC 6749 §5.2). */
+export function invalidClient(): InvalidClientError {
+  return new InvalidClientError('Invalid client: client is invalid', { code: 401 });
+}
+
 /**
  * Client authentication for the revocation, introspection and check_token endpoints, as on the
  * token endpoint: HTTP Basic (client_secret_basic) or client_id + client_secret in the form body
@@ -28,10 +55,10 @@ export function formParameters(ctx: Context): Record<string, string> {
  */
 export async function authenticateClient(ctx: Context, params: Record<string, string>): Promise<OAuthClient> {
   const header = ctx.get('authorization');
-  const basic = header ? auth.parse(header) : undefined;
-  const clientId = header ? basic?.name : params.client_id;
-  const secret = header ? basic?.pass : params.client_secret;
+  const basic = basicCredentials(header);
+  const clientId = header ? basic?.clientId : params.client_id;
+  const secret = header ? basic?.secret : params.client_secret;
   const client = clientId && secret ? await ctx.app.services.accounts.authenticateClient(clientId, secret) : null;
-  if (!client) throw new InvalidClientError('Invalid client: client is invalid', { code: 401 });
+  if (!client) throw invalidClient();
   return client;
 }

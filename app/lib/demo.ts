@@ -4,7 +4,12 @@ import type { Services } from './services';
 export const DEMO_CLIENT = { clientId: 'my_app', secret: 'my_secret', grants: [ 'password', 'refresh_token' ] };
 export const DEMO_USER = { username: 'demo', password: 'demo-password', roles: [ 'admin' ] };
 
-/** Creates the demo client and user when absent. Only ever called in the local environment. */
+/** Demo data exists only where a developer runs `npm run dev`: never in prod, nor anywhere else. */
+export function hasDemoData(serverEnv: string): boolean {
+  return serverEnv === 'local';
+}
+
+/** Creates the demo client and user when absent. */
 export async function loadDemoData(services: Services): Promise<string[]> {
   const created: string[] = [];
   if (!await services.clients.findClientByClientId(DEMO_CLIENT.clientId)) {

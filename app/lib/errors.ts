@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type { Context } from 'egg';
 import { InvalidClientError, OAuthError, ServerError, UnauthorizedRequestError } from 'oauth2-server';
 
@@ -65,3 +66,28 @@ export function handleOAuthError(ctx: Context, err: Error, response?: EngineResp
     ? { error: 'unauthorized', error_description: 'Authentication required: send Authorization: Bearer <access token>' }
     : { error: err.name, error_description: err.message };
 }
+
+function statusOf(err: unknown): number {
+  const status = (err as { status?: number } | null)?.status;
+  return typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
+}
+
+/**
+ * egg-onerror's handlers, for errors raised before our middleware runs (body parser, CSRF check):
+ * always JSON, in the RFC 6749 §5.2 shape, with no internal message; only 5xx are logged.
+ */
+export const uncaughtErrors = {
+  accepts: () => 'json',
+  json(this: Context, err: Error) {
+    const status = statusOf(err);
+    if (status >= 500) {
+      const failure = serverFailure(err);
+      this.status = failure.status;
+      this.body = failure.body;
+      return;
+    }
+    this.status = status;
+    this.body = { error: status === 403 ? 'access_denied' : 'invalid_request', error_description: STATUS_CODES[status] ?? 'Bad Request' };
+  },
+  appErrorFilter: (err: Error) => statusOf(err) >= 500,
+};

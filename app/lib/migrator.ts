@@ -5,8 +5,8 @@ import type { RDSClient } from '@eggjs/rds';
 /** The folder of versioned, forward-only SQL migrations: NNN_name.sql, applied in name order. */
 export const MIGRATIONS_DIR = path.join(__dirname, '../../migrations');
 
-const LOCK_NAME = 'oauth2_server_migrations';
-const LOCK_WAIT_SECONDS = 60;
+/** Long enough for another process to finish a slow migration before this one gives up. */
+const LOCK_WAIT_SECONDS = 600;
 
 export interface MigrationLogger {
   info(message: string, ...args: unknown[]): void;
@@ -37,9 +37,11 @@ async function listMigrationFiles(dir: string): Promise<string[]> {
 export async function migrate(db: RDSClient, logger: MigrationLogger, dir = MIGRATIONS_DIR): Promise<string[]> {
   const conn = await db.getConnection();
   try {
-    const [ lock ] = await conn.query('SELECT GET_LOCK(?, ?) AS acquired', [ LOCK_NAME, LOCK_WAIT_SECONDS ]);
+    // Named locks are server-wide: one lock per database, so two apps on one server do not wait on each other.
+    const [{ lockName }] = await conn.query('SELECT CONCAT(\'oauth2_migrations:\', DATABASE()) AS lockName');
+    const [ lock ] = await conn.query('SELECT GET_LOCK(?, ?) AS acquired', [ lockName, LOCK_WAIT_SECONDS ]);
     if (lock.acquired !== 1) {
-      throw new Error(`could not take the migration lock "${LOCK_NAME}" within ${LOCK_WAIT_SECONDS}s`);
+      throw new Error(`could not take the migration lock "${lockName}" within ${LOCK_WAIT_SECONDS}s`);
     }
     try {
       await conn.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -62,7 +64,7 @@ export async function migrate(db: RDSClient, logger: MigrationLogger, dir = MIGR
       }
       return done;
     } finally {
-      await conn.query('SELECT RELEASE_LOCK(?)', [ LOCK_NAME ]);
+      await conn.query('SELECT RELEASE_LOCK(?)', [ lockName ]);
     }
   } finally {
     conn.release();

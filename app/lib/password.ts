@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import argon2 from 'argon2';
-import bcrypt from 'bcryptjs';
+import bcrypt from 'bcrypt';
 
 export interface Argon2Options {
   /** KiB of memory per hash. OWASP: 19 MiB. */
@@ -38,7 +38,9 @@ export class PasswordHasher {
 
   async verify(storedHash: string, plain: string): Promise<VerifyResult> {
     if (BCRYPT_PREFIX.test(storedHash)) {
-      return { ok: await bcrypt.compare(plain, storedHash), needsRehash: true };
+      // $2y$ (PHP) is the same algorithm as $2b$, which is the name the native library knows.
+      const ok = await bcrypt.compare(plain, storedHash.replace(/^\$2y\$/, '$2b$'));
+      return { ok, needsRehash: true };
     }
     try {
       const ok = await argon2.verify(storedHash, plain);
@@ -54,8 +56,17 @@ export class PasswordHasher {
    * that the response time does not tell an attacker which usernames are registered.
    */
   async verifyDummy(plain: string): Promise<false> {
-    this.#dummyHash ??= this.hash(randomBytes(16).toString('hex'));
-    await argon2.verify(await this.#dummyHash, plain);
+    await argon2.verify(await this.dummyHash(), plain);
     return false;
+  }
+
+  /** Computes the dummy hash ahead of the first unknown-user login (called at start-up). */
+  async warmUp(): Promise<void> {
+    await this.dummyHash();
+  }
+
+  private dummyHash(): Promise<string> {
+    this.#dummyHash ??= this.hash(randomBytes(16).toString('hex'));
+    return this.#dummyHash;
   }
 }

@@ -100,4 +100,42 @@ describe('npm run admin', function() {
     assert.equal((await loginAs('gina-new-password')).status, 200);
     assertRefused(await admin('user:disable', '--username', 'nobody'), /no user nobody/);
   });
+
+  it('client:create takes scopes, a default scope, lifetimes and the resource-server flag', async () => {
+    assertOk(await admin('client:create', '--id', 'rs', '--secret', 'rs-secret-123', '--grants', 'client_credentials',
+      '--scopes', 'read,write', '--default-scope', 'read', '--access-ttl', '300', '--refresh-ttl', '900', '--resource-server'));
+    const list = await admin('client:list');
+    assert.match(list.stdout, /^rs\tgrants=client_credentials\tscopes=read,write\tdefault_scope=read\taccess_ttl=300\trefresh_ttl=900\tenabled\tresource-server$/m);
+    const res = await tokenRequest(app, { grant_type: 'client_credentials' }, basic('rs', 'rs-secret-123'));
+    assert.equal(res.body.scope, 'read');
+    assert.ok(res.body.expires_in <= 300);
+    assertRefused(await admin('client:create', '--id', 'bad', '--grants', 'password', '--scopes', 'read', '--default-scope', 'admin'), /default scope admin is not within/);
+  });
+
+  it('user:sessions lists live logins, user:logout ends them all, client:disable kills a client\'s tokens', async () => {
+    assertOk(await admin('client:create', '--id', 'web', '--secret', 'web-secret', '--grants', 'password,refresh_token'));
+    assertOk(await admin('user:create', '--username', 'hank', '--password', 'hank-password'));
+    const loginAs = () => tokenRequest(app, { grant_type: 'password', username: 'hank', password: 'hank-password' }, basic('web', 'web-secret'));
+    const phone = (await loginAs()).body;
+    await loginAs();
+    const sessions = await admin('user:sessions', '--username', 'hank');
+    assertOk(sessions);
+    assert.equal(sessions.stdout.trim().split('\n').length, 2, sessions.stdout);
+    assert.match(sessions.stdout, /^[0-9a-f]{32}\tclient=web\tsince=\S+Z\tlast_token=\S+Z\texpires=\S+Z$/m);
+
+    const logout = await admin('user:logout', '--username', 'hank');
+    assert.match(logout.stdout, /revoked 2 session\(s\) of hank/);
+    const me = await app.httpRequest().get('/api/currentUser').set('Authorization', `Bearer ${phone.access_token}`);
+    assert.equal(me.status, 401);
+    assert.match((await admin('user:sessions', '--username', 'hank')).stdout, /no live sessions/);
+
+    const again = (await loginAs()).body;
+    assertOk(await admin('client:disable', '--id', 'web'));
+    assert.equal((await loginAs()).status, 401);
+    assertOk(await admin('client:enable', '--id', 'web'));
+    const stale = await app.httpRequest().get('/api/currentUser').set('Authorization', `Bearer ${again.access_token}`);
+    assert.equal(stale.status, 401, 'enabling the client again does not revive its old tokens');
+    assert.equal((await loginAs()).status, 200);
+    assertRefused(await admin('user:logout', '--username', 'nobody'), /no user nobody/);
+  });
 });

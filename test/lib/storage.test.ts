@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { app } from 'egg-mock/bootstrap';
-import bcrypt from 'bcryptjs';
+import bcrypt from 'bcrypt';
 import { PasswordHasher } from '../../app/lib/password';
 import { hashToken } from '../../app/lib/token';
 import { CLIENT, USER, basic, createClient, createUser, login, tokenRequest } from '../helpers';

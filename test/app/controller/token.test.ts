@@ -109,12 +109,31 @@ describe('[POST /oauth/token] grant_type=password', () => {
       assertOAuthError(res, 400, 'invalid_client');
     });
 
-    it('should refuse a malformed Basic header', async () => {
-      for (const header of [ 'Basic !!!not-base64!!!', `Basic ${Buffer.from('no-colon').toString('base64')}`, 'Basic' ]) {
+    it('should 401 invalid_client with WWW-Authenticate for a malformed Basic header', async () => {
+      const malformed = [
+        'Basic !!!not-base64!!!',
+        `Basic ${Buffer.from('no-colon').toString('base64')}`,
+        `Basic ${Buffer.from(`${CLIENT.clientId}:`).toString('base64')}`,
+        'Basic',
+        'basic',
+      ];
+      for (const header of malformed) {
         const res = await tokenRequest(app, PASSWORD_GRANT, header);
-        assert.ok([ 400, 401 ].includes(res.status), `${header}: ${res.status}`);
-        assert.equal(res.body.error, 'invalid_client', header);
+        assertOAuthError(res, 401, 'invalid_client');
+        assert.match(res.headers['www-authenticate'], /^Basic realm="/, header);
       }
+    });
+
+    it('should form-decode Basic credentials (RFC 6749 §2.3.1), as standard client libraries encode them', async () => {
+      await createClient(app, { clientId: 'odd.id', secret: 'a secret+with%special/chars' });
+      const encoded = `${encodeURIComponent('odd.id')}:${encodeURIComponent('a secret+with%special/chars')}`;
+      const res = await tokenRequest(app, PASSWORD_GRANT, `Basic ${Buffer.from(encoded).toString('base64')}`);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+    });
+
+    it('should 400 invalid_client for a wrong secret in the body', async () => {
+      const res = await tokenRequest(app, { ...PASSWORD_GRANT, client_id: CLIENT.clientId, client_secret: 'wrong' }, '');
+      assertOAuthError(res, 400, 'invalid_client');
     });
 
     it('should 400 unauthorized_client when the client may not use the password grant', async () => {

@@ -1,0 +1,172 @@
+import { strict as assert } from 'node:assert';
+import { app, mock } from 'egg-mock/bootstrap';
+import { CLIENT, USER, basic, clientPost, createClient, createUser, login, refresh, tokenRequest } from '../../helpers';
+
+function introspect(token: string, auth?: string, hint?: string) {
+  return clientPost(app, '/oauth/introspect', hint ? { token, token_type_hint: hint } : { token }, auth);
+}
+
+function checkToken(token: string, auth = basic(CLIENT.clientId, CLIENT.secret)) {
+  return app.httpRequest().get('/oauth/check_token').query({ token })
+    .set('Authorization', auth);
+}
+
+describe('[POST /oauth/introspect] RFC 7662', () => {
+  beforeEach(async () => {
+    await createClient(app, { scopes: [ 'read', 'write' ] });
+    await createUser(app, { roles: [ 'admin' ] });
+  });
+
+  it('should describe an active access token', async () => {
+    const before = Math.floor(Date.now() / 1000) - 1;
+    const tokens = await login(app);
+    const res = await introspect(tokens.access_token);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['cache-control'], 'no-store');
+    const [ user ] = await app.mysql.query('SELECT id FROM users');
+    assert.equal(res.body.active, true);
+    assert.equal(res.body.scope, 'read write');
+    assert.equal(res.body.client_id, CLIENT.clientId);
+    assert.equal(res.body.username, USER.username);
+    assert.equal(res.body.sub, String(user.id));
+    assert.equal(res.body.token_type, 'Bearer');
+    assert.ok(res.body.iat >= before && res.body.iat <= before + 5, String(res.body.iat));
+    assert.ok(Math.abs(res.body.exp - (res.body.iat + 7200)) <= 2, String(res.body.exp));
+  });
+
+  it('should describe an active refresh token', async () => {
+    const tokens = await login(app);
+    const res = await introspect(tokens.refresh_token, undefined, 'refresh_token');
+    assert.equal(res.body.active, true);
+    assert.equal(res.body.token_type, 'refresh_token');
+    assert.ok(res.body.exp > res.body.iat + 59 * 24 * 3600);
+  });
+
+  it('should describe a client_credentials token with the client as subject', async () => {
+    await createClient(app, { clientId: 'service', grants: [ 'client_credentials' ] });
+    const { body } = await tokenRequest(app, { grant_type: 'client_credentials' }, basic('service', CLIENT.secret));
+    const res = await introspect(body.access_token, basic('service', CLIENT.secret));
+    assert.equal(res.body.active, true);
+    assert.equal(res.body.sub, 'service');
+    assert.equal(res.body.username, undefined);
+  });
+
+  describe('inactive', () => {
+    const inactive = async (token: string, auth?: string) => {
+      const res = await introspect(token, auth);
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.body, { active: false });
+    };
+
+    it('for an unknown token', () => inactive('f'.repeat(64)));
+
+    it('for an expired token', async () => {
+      const tokens = await login(app);
+      await app.mysql.query('UPDATE oauth_tokens SET access_token_expires_at = ?', [ new Date(Date.now() - 1000) ]);
+      await inactive(tokens.access_token);
+    });
+
+    it('for a revoked token', async () => {
+      const tokens = await login(app);
+      await clientPost(app, '/oauth/revoke', { token: tokens.access_token });
+      await inactive(tokens.access_token);
+      await inactive(tokens.refresh_token);
+    });
+
+    it('for a rotated (spent) refresh token and its access token', async () => {
+      const tokens = await login(app);
+      await refresh(app, tokens.refresh_token);
+      await inactive(tokens.refresh_token);
+      await inactive(tokens.access_token);
+    });
+
+    it('for a token of a disabled user', async () => {
+      const tokens = await login(app);
+      await app.mysql.query('UPDATE users SET enabled = 0');
+      await inactive(tokens.access_token);
+    });
+
+    it('for a token of another client (unless resource server)', async () => {
+      await createClient(app, { clientId: 'other' });
+      const tokens = await login(app);
+      await inactive(tokens.access_token, basic('other', CLIENT.secret));
+    });
+  });
+
+  it('should show a resource server the tokens of every client', async () => {
+    await createClient(app, { clientId: 'api', grants: [ 'client_credentials' ], resourceServer: true });
+    const tokens = await login(app);
+    const res = await introspect(tokens.access_token, basic('api', CLIENT.secret));
+    assert.equal(res.body.active, true);
+    assert.equal(res.body.client_id, CLIENT.clientId);
+  });
+
+  it('should 401 invalid_client without valid client credentials', async () => {
+    const tokens = await login(app);
+    const res = await introspect(tokens.access_token, basic(CLIENT.clientId, 'wrong'));
+    assert.equal(res.status, 401);
+    assert.equal(res.body.error, 'invalid_client');
+    assert.equal(res.body.active, undefined);
+  });
+
+  it('should 400 invalid_request without token', async () => {
+    const res = await clientPost(app, '/oauth/introspect', {});
+    assert.equal(res.body.error, 'invalid_request');
+  });
+});
+
+describe('[GET /oauth/check_token] Spring Security OAuth2 shape', () => {
+  beforeEach(async () => {
+    await createClient(app, { scopes: [ 'read', 'write' ] });
+    await createUser(app, { roles: [ 'admin', 'user' ] });
+  });
+  afterEach(mock.restore);
+
+  it('should answer exp, user_name, authorities, client_id, scope (array) and active', async () => {
+    const tokens = await login(app);
+    const res = await checkToken(tokens.access_token);
+    assert.equal(res.status, 200);
+    assert.deepEqual(Object.keys(res.body).sort(), [ 'active', 'authorities', 'client_id', 'exp', 'scope', 'user_name' ]);
+    assert.equal(res.body.active, true);
+    assert.equal(res.body.user_name, USER.username);
+    assert.deepEqual(res.body.authorities, [ 'ROLE_ADMIN', 'ROLE_USER' ]);
+    assert.equal(res.body.client_id, CLIENT.clientId);
+    assert.deepEqual(res.body.scope, [ 'read', 'write' ]);
+    assert.ok(Math.abs(res.body.exp - (Date.now() / 1000 + 7200)) < 5);
+  });
+
+  it('should 400 invalid_token for a disabled user\'s token (Spring would still say valid)', async () => {
+    const tokens = await login(app);
+    await app.services.accounts.setEnabled(USER.username, false);
+    const res = await checkToken(tokens.access_token);
+    assert.equal(res.status, 400);
+    assert.equal(res.body.error, 'invalid_token');
+  });
+
+  it('should 400 invalid_token for an unknown, an expired token and a refresh token', async () => {
+    const tokens = await login(app);
+    assert.equal((await checkToken('f'.repeat(64))).status, 400);
+    assert.equal((await checkToken(tokens.refresh_token)).status, 400);
+    await app.mysql.query('UPDATE oauth_tokens SET access_token_expires_at = ?', [ new Date(Date.now() - 1000) ]);
+    assert.equal((await checkToken(tokens.access_token)).status, 400);
+  });
+
+  it('should 401 without client credentials', async () => {
+    const tokens = await login(app);
+    const res = await app.httpRequest().get('/oauth/check_token').query({ token: tokens.access_token });
+    assert.equal(res.status, 401);
+  });
+
+  it('should keep the token of the query string out of the logs', async () => {
+    const tokens = await login(app);
+    // A failure makes the request write a log line, which names the request.
+    mock(app.services.tokens, 'findTokenByAccessTokenHash', async () => {
+      throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    });
+    app.mockLog('errorLogger');
+    const res = await checkToken(tokens.access_token);
+    assert.equal(res.status, 503);
+    app.expectLog('GET /oauth/check_token]', 'errorLogger');
+    app.notExpectLog(tokens.access_token, 'errorLogger');
+  });
+});

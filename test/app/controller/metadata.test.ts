@@ -1,0 +1,71 @@
+import { strict as assert } from 'node:assert';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { app, mock } from 'egg-mock/bootstrap';
+import { CLIENT, createClient } from '../../helpers';
+
+describe('[GET /.well-known/oauth-authorization-server] RFC 8414', () => {
+  afterEach(mock.restore);
+
+  it('should describe the endpoints, grant types, client authentication methods and scopes', async () => {
+    await createClient(app, { scopes: [ 'write', 'read' ] });
+    await createClient(app, { clientId: 'other', scopes: [ 'profile', 'read' ] });
+    const res = await app.httpRequest().get('/.well-known/oauth-authorization-server').set('Host', 'auth.example.test');
+    assert.equal(res.status, 200);
+    const issuer = 'http://auth.example.test';
+    assert.deepEqual(res.body, {
+      issuer,
+      token_endpoint: `${issuer}/oauth/token`,
+      revocation_endpoint: `${issuer}/oauth/revoke`,
+      introspection_endpoint: `${issuer}/oauth/introspect`,
+      grant_types_supported: [ 'password', 'refresh_token', 'client_credentials' ],
+      response_types_supported: [],
+      token_endpoint_auth_methods_supported: [ 'client_secret_basic', 'client_secret_post' ],
+      revocation_endpoint_auth_methods_supported: [ 'client_secret_basic', 'client_secret_post' ],
+      introspection_endpoint_auth_methods_supported: [ 'client_secret_basic', 'client_secret_post' ],
+      scopes_supported: [ 'profile', 'read', 'write' ],
+    });
+  });
+
+  it('should use the configured issuer', async () => {
+    mock(app.config.oauth, 'issuer', 'https://auth.example.com');
+    const res = await app.httpRequest().get('/.well-known/oauth-authorization-server');
+    assert.equal(res.body.issuer, 'https://auth.example.com');
+    assert.equal(res.body.token_endpoint, 'https://auth.example.com/oauth/token');
+  });
+
+  describe('a standard client library (oauth4webapi) configures itself from it', () => {
+    let server: http.Server;
+    let issuer: URL;
+    before(async () => {
+      server = http.createServer(app.callback());
+      await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+      issuer = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    });
+    after(() => new Promise(resolve => server.close(resolve)));
+
+    it('discovers, gets a client_credentials token, introspects and revokes it', async () => {
+      await createClient(app, { clientId: 'service', grants: [ 'client_credentials' ], scopes: [ 'read' ] });
+      const oauth = await import('oauth4webapi');
+      const insecure = { [oauth.allowInsecureRequests]: true };
+      const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure }));
+      const client = { client_id: 'service' };
+      const auth = oauth.ClientSecretBasic(CLIENT.secret);
+
+      const token = await oauth.processClientCredentialsResponse(as, client,
+        await oauth.clientCredentialsGrantRequest(as, client, auth, { scope: 'read' }, insecure));
+      assert.equal(token.token_type, 'bearer');
+      assert.equal(token.scope, 'read');
+
+      const active = await oauth.processIntrospectionResponse(as, client,
+        await oauth.introspectionRequest(as, client, auth, token.access_token, insecure));
+      assert.equal(active.active, true);
+      assert.equal(active.client_id, 'service');
+
+      await oauth.processRevocationResponse(await oauth.revocationRequest(as, client, auth, token.access_token, insecure));
+      const revoked = await oauth.processIntrospectionResponse(as, client,
+        await oauth.introspectionRequest(as, client, auth, token.access_token, insecure));
+      assert.equal(revoked.active, false);
+    });
+  });
+});

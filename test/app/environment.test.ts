@@ -1,0 +1,74 @@
+import { strict as assert } from 'node:assert';
+import { app } from 'egg-mock/bootstrap';
+import prodConfig from '../../config/config.prod';
+import { DEMO_USER, hasDemoData, loadDemoData } from '../../app/lib/demo';
+import { basic, createClient, createUser, login, tokenRequest, USER } from '../helpers';
+
+describe('environment', () => {
+  it('works in UTC on every database connection', async () => {
+    const [ row ] = await app.mysql.query('SELECT @@session.time_zone AS tz');
+    assert.equal(row.tz, '+00:00');
+  });
+
+  it('loads demo data in the local environment only', () => {
+    assert.equal(hasDemoData('local'), true);
+    for (const env of [ 'prod', 'unittest', 'default', 'test', 'staging' ]) assert.equal(hasDemoData(env), false, env);
+  });
+
+  it('loads a demo client that the original front end\'s header (my_app:my_secret) logs in with', async () => {
+    await loadDemoData(app.services);
+    const res = await app.httpRequest().post('/api/user/token')
+      .set('Authorization', 'Basic bXlfYXBwOm15X3NlY3JldA==')
+      .set('Content-Type', 'application/x-www-form-urlencoded')
+      .send(`grant_type=password&username=${DEMO_USER.username}&password=${DEMO_USER.password}`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await loadDemoData(app.services), [], 'loading twice creates nothing');
+  });
+
+  it('refuses to start in production without APP_KEYS', () => {
+    const saved = process.env.APP_KEYS;
+    delete process.env.APP_KEYS;
+    try {
+      assert.throws(() => prodConfig({ baseDir: __dirname } as never), /APP_KEYS must be set/);
+    } finally {
+      if (saved !== undefined) process.env.APP_KEYS = saved;
+    }
+  });
+});
+
+describe('errors raised before our handlers (body parser, CSRF)', () => {
+  it('should answer invalid JSON with a JSON 400 and no stack trace, and not log it', async () => {
+    app.mockLog('logger');
+    const res = await app.httpRequest().post('/oauth/token')
+      .set('Content-Type', 'application/json')
+      .send('{"grant_type": "password", oops');
+    assert.equal(res.status, 400);
+    assert.match(res.headers['content-type'], /application\/json/);
+    assert.equal(res.body.error, 'invalid_request');
+    assert.ok(!/SyntaxError|at JSON|oops/.test(res.text), res.text);
+    app.notExpectLog('SyntaxError', 'logger');
+  });
+
+  it('should answer a CSRF refusal on a non-exempt path with a JSON 403', async () => {
+    const res = await app.httpRequest().post('/oauth/token/')
+      .set('Content-Type', 'application/x-www-form-urlencoded')
+      .send('grant_type=password');
+    assert.equal(res.status, 403);
+    assert.equal(res.body.error, 'access_denied');
+  });
+});
+
+describe('refresh tokens go only to clients that may use them', () => {
+  it('should issue no refresh token to a password-only client', async () => {
+    await createClient(app, { clientId: 'no_refresh', grants: [ 'password' ] });
+    await createUser(app);
+    const res = await tokenRequest(app, { grant_type: 'password', username: USER.username, password: USER.password }, basic('no_refresh', 'web-app-secret-123'));
+    assert.equal(res.status, 200);
+    assert.equal(res.body.refresh_token, undefined);
+    const [ row ] = await app.mysql.query('SELECT refresh_token_hash FROM oauth_tokens');
+    assert.equal(row.refresh_token_hash, null);
+    // and one that may, gets one
+    await createClient(app);
+    assert.match((await login(app)).refresh_token, /^[0-9a-f]{64}$/);
+  });
+});
