@@ -56,7 +56,7 @@ export default class OAuthController extends Controller {
     const { record } = found;
     ctx.body = {
       active: true,
-      scope: record.scope.join(' '),
+      scope: record.scope.length > 0 ? record.scope.join(' ') : undefined,
       client_id: record.client.clientId,
       username: record.user?.username,
       sub: record.user ? String(record.user.id) : record.client.clientId,
