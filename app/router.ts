@@ -14,7 +14,7 @@ export default (app: Application) => {
 
   for (const path of TOKEN_PATHS) {
     // all(): a GET gets the engine's RFC 6749 §3.2 invalid_request answer rather than a bare 404.
-    router.all(path, middleware.tokenRequest({}, app), oAuth2Server.token());
+    router.all(path, middleware.tokenRequest({}, app), middleware.loginGuard(), oAuth2Server.token());
   }
   router.post('/oauth/revoke', controller.oauth.revoke);
   router.post('/oauth/introspect', controller.oauth.introspect);

@@ -1,8 +1,10 @@
 import type { EggAppConfig, EggAppInfo, PowerPartial } from 'egg';
 import { handleOAuthError, uncaughtErrors } from '../app/lib/errors';
+import type { ThrottleConfig } from '../app/lib/throttle';
 import { type Argon2Options, OWASP_ARGON2ID } from '../app/lib/password';
 import { CLIENT_AUTHENTICATED_POSTS } from '../app/router';
 import { databaseSettings } from './database';
+import { logDirectory } from './logDir';
 
 /** Settings of this application, beside egg's and its plugins'. */
 export interface BizConfig {
@@ -24,6 +26,14 @@ export interface BizConfig {
       /** Revoked and rotated tokens are kept this many seconds (reuse detection, audit), then deleted. */
       revokedRetention: number;
     };
+    /** Brute-force throttling of the token endpoint; see the README's Security section. */
+    throttle: ThrottleConfig;
+    /** Every failed or throttled token request takes at least this long (timing tells nothing). */
+    minFailureMs: number;
+    limits: {
+      maxUsernameLength: number;
+      maxPasswordLength: number;
+    };
   };
 }
 
@@ -33,7 +43,31 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
   // Signs cookies; production refuses to start without APP_KEYS (config.prod.ts).
   config.keys = process.env.APP_KEYS || `${appInfo.name}_development_only_key`;
 
-  config.middleware = [ 'errorHandler', 'bearerScheme' ];
+  config.middleware = [ 'requestId', 'errorHandler', 'bearerScheme' ];
+
+  config.logger = {
+    dir: logDirectory(appInfo.baseDir, appInfo.name),
+  };
+  config.customLogger = {
+    // One JSON object per line; see app/lib/audit.ts.
+    auditLogger: {
+      file: 'audit.log',
+      formatter: (meta?: { message?: string }) => meta?.message ?? '',
+      consoleLevel: 'NONE',
+    },
+  };
+
+  // Small bodies: a token request is a few hundred bytes.
+  config.bodyParser = {
+    formLimit: '16kb',
+    jsonLimit: '16kb',
+    queryString: { arrayLimit: 20, depth: 2, parameterLimit: 50 },
+  };
+
+  // Behind a load balancer, set TRUST_PROXY=1 so that the client IP (throttling, audit) comes from the
+  // last X-Forwarded-For hop; never trust the header otherwise, any client can write it.
+  config.proxy = process.env.TRUST_PROXY === '1';
+  config.maxIpsCount = 1;
 
   config.cluster = {
     listen: { port: Number(process.env.PORT || 7001), hostname: process.env.HOST || '' },
@@ -74,6 +108,22 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
         interval: '10m',
         batchSize: 1000,
         revokedRetention: 7 * 24 * 3600,
+      },
+      throttle: {
+        enabled: true,
+        // Keycloak's defaults for one account: 30 failures, 1-minute increments, 15-minute cap.
+        user: { threshold: 30, windowSeconds: 12 * 3600, stepSeconds: 60, maxBlockSeconds: 15 * 60 },
+        // One account from one IP locks sooner, briefly: the owner elsewhere is not locked out.
+        userIp: { threshold: 5, windowSeconds: 15 * 60, stepSeconds: 30, maxBlockSeconds: 15 * 60 },
+        // Credential stuffing: many usernames from one IP.
+        ip: { threshold: 100, windowSeconds: 3600, stepSeconds: 60, maxBlockSeconds: 15 * 60 },
+        // Client-secret guessing.
+        client: { threshold: 30, windowSeconds: 3600, stepSeconds: 60, maxBlockSeconds: 15 * 60 },
+      },
+      minFailureMs: 300,
+      limits: {
+        maxUsernameLength: 256,
+        maxPasswordLength: 1024,
       },
     },
   };

@@ -3,6 +3,7 @@ import { AccountError } from '../lib/accounts';
 import { OWASP_ARGON2ID } from '../lib/password';
 import { createServices, type Services } from '../lib/services';
 import { splitList } from '../lib/token';
+import { auditAdminChange } from './audit';
 import { describeFailure, openDatabase } from './database';
 
 /** `--grants password,refresh_token` or `--scopes "read write"`: commas or spaces. */
@@ -58,6 +59,7 @@ program.command('client:create')
       refreshTokenLifetime: opts.refreshTtl,
       resourceServer: opts.resourceServer,
     });
+    auditAdminChange('client:create', { clientId: opts.id });
     console.log(`created client ${opts.id}`);
     if (generatedSecret) {
       console.log(`client secret (shown once, store it now): ${generatedSecret}`);
@@ -91,6 +93,7 @@ program.command('client:disable')
   .requiredOption('--id <clientId>', 'client id')
   .action(withServices(async ({ accounts }, opts: { id: string }) => {
     await accounts.setClientEnabled(opts.id, false);
+    auditAdminChange('client:disable', { clientId: opts.id });
     console.log(`disabled client ${opts.id}`);
   }));
 
@@ -99,6 +102,7 @@ program.command('client:enable')
   .requiredOption('--id <clientId>', 'client id')
   .action(withServices(async ({ accounts }, opts: { id: string }) => {
     await accounts.setClientEnabled(opts.id, true);
+    auditAdminChange('client:enable', { clientId: opts.id });
     console.log(`enabled client ${opts.id}`);
   }));
 
@@ -107,6 +111,7 @@ program.command('client:delete')
   .requiredOption('--id <clientId>', 'client id')
   .action(withServices(async ({ accounts }, opts: { id: string }) => {
     await accounts.deleteClient(opts.id);
+    auditAdminChange('client:delete', { clientId: opts.id });
     console.log(`deleted client ${opts.id}`);
   }));
 
@@ -120,7 +125,8 @@ program.command('user:create')
   .action(withServices(async ({ accounts }, opts: {
     username: string; password: string; email?: string; phone?: string; roles?: string[];
   }) => {
-    await accounts.createUser(opts);
+    const userId = await accounts.createUser(opts);
+    auditAdminChange('user:create', { userId });
     console.log(`created user ${opts.username}`);
   }));
 
@@ -129,6 +135,7 @@ program.command('user:disable')
   .requiredOption('--username <username>', 'login name')
   .action(withServices(async ({ accounts }, opts: { username: string }) => {
     await accounts.setEnabled(opts.username, false);
+    auditAdminChange('user:disable', { username: opts.username });
     console.log(`disabled user ${opts.username}`);
   }));
 
@@ -137,6 +144,7 @@ program.command('user:enable')
   .requiredOption('--username <username>', 'login name')
   .action(withServices(async ({ accounts }, opts: { username: string }) => {
     await accounts.setEnabled(opts.username, true);
+    auditAdminChange('user:enable', { username: opts.username });
     console.log(`enabled user ${opts.username}`);
   }));
 
@@ -146,6 +154,7 @@ program.command('user:password')
   .requiredOption('--password <password>', 'new password (at least 8 characters)')
   .action(withServices(async ({ accounts }, opts: { username: string; password: string }) => {
     await accounts.setPassword(opts.username, opts.password);
+    auditAdminChange('user:password', { username: opts.username });
     console.log(`changed the password of ${opts.username}`);
   }));
 
@@ -174,6 +183,7 @@ program.command('user:logout')
   .requiredOption('--username <username>', 'login name')
   .action(withServices(async ({ accounts }, opts: { username: string }) => {
     const revoked = await accounts.logoutEverywhere(opts.username);
+    auditAdminChange('user:logout', { username: opts.username, revoked });
     console.log(`revoked ${revoked} session(s) of ${opts.username}`);
   }));
 

@@ -36,6 +36,7 @@ export default class OAuthController extends Controller {
         throw new UnauthorizedClientError('Unauthorized client: the token was issued to another client');
       }
       await app.services.grants.revokeGrant(found.record.grantId, 'logout', new Date());
+      app.audit('revocation', { clientId: client.clientId, userId: found.record.user?.id ?? null, grantId: found.record.grantId });
     }
     ctx.set(NO_STORE);
     ctx.status = 200;

@@ -71,8 +71,13 @@ export default (app: Application) => class Model implements PasswordModel, Refre
   }
 
   async getUser(username: string, password: string): Promise<Principal | Falsey> {
-    const user = await app.services.accounts.authenticateUser(username, password);
-    return user && { kind: 'user', id: user.id, username: user.username, roles: user.roles };
+    const result = await app.services.accounts.authenticateUser(username, password);
+    // For loginGuard, which throttles and audits the request once the engine has answered.
+    const ctx = app.currentContext;
+    if (ctx) ctx.state.loginOutcome = result;
+    if ('failure' in result) return null;
+    const { user } = result;
+    return { kind: 'user', id: user.id, username: user.username, roles: user.roles };
   }
 
   /** RFC 6749 §4.4: the client acts for itself. */
@@ -173,8 +178,16 @@ export default (app: Application) => class Model implements PasswordModel, Refre
 
   /** Spends the refresh token (the engine then issues the next one in the same grant). */
   async revokeToken(token: StoredRefreshToken): Promise<boolean> {
-    if (token.withinGrace) return true;
-    if (await app.services.tokens.rotateToken(token.tokenId, new Date())) return true;
+    const spent = token.withinGrace || await app.services.tokens.rotateToken(token.tokenId, new Date());
+    if (spent) {
+      app.audit('token_refresh', {
+        clientId: String(token.client.id),
+        userId: token.user.kind === 'user' ? token.user.id : null,
+        grantId: token.user.grantId,
+        reason: token.withinGrace ? 'within_grace_period' : undefined,
+      });
+      return true;
+    }
     // Another request spent it between our read and our write: the same rules as a late reuse.
     const revocation = await app.services.tokens.findRevocation(token.tokenId);
     if (revocation?.revokeReason === 'rotated' && this.isWithinGrace(revocation.revokedAt)) return true;
@@ -188,6 +201,6 @@ export default (app: Application) => class Model implements PasswordModel, Refre
 
   private async revokeForReuse(grantId: string): Promise<void> {
     await app.services.grants.revokeGrant(grantId, 'reuse', new Date());
-    app.coreLogger.warn('[oauth] refresh token reuse detected: grant %s revoked', grantId);
+    app.audit('refresh_reuse', { grantId });
   }
 };

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ClientRepository, OAuthClient } from '../repository/ClientRepository';
 import type { GrantRepository, LiveGrant } from '../repository/GrantRepository';
 import type { User, UserRepository } from '../repository/UserRepository';
+import type { LoginFailure } from './audit';
 import type { PasswordHasher } from './password';
 
 /** Grant types a client may be registered for (RFC 6749 §4). */
@@ -61,17 +62,18 @@ export class Accounts {
   }
 
   /**
-   * The user for this username and password, or null. Unknown user, wrong password and disabled
-   * user cost the same one hash verification and give the same null.
+   * The user for this username and password, or why not. Unknown user, wrong password and disabled
+   * user cost the same one hash verification; the reason is for the audit log only.
    */
-  async authenticateUser(username: string, password: string): Promise<User | null> {
+  async authenticateUser(username: string, password: string): Promise<{ user: User } | { failure: LoginFailure; userId?: number }> {
     const found = await this.users.findUserByUsername(username);
-    if (!found) return this.hasher.verifyDummy(password).then(() => null);
+    if (!found) return this.hasher.verifyDummy(password).then(() => ({ failure: 'unknown_user' as const }));
     const { passwordHash, ...user } = found;
     const { ok, needsRehash } = await this.hasher.verify(passwordHash, password);
-    if (!ok || !user.enabled) return null;
+    if (!ok) return { failure: 'wrong_password', userId: user.id };
+    if (!user.enabled) return { failure: 'disabled_user', userId: user.id };
     if (needsRehash) await this.users.updatePasswordHash(user.id, await this.hasher.hash(password));
-    return user;
+    return { user };
   }
 
   /** The enabled client with this id and secret, or null. */

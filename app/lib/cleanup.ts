@@ -12,7 +12,11 @@ export interface CleanupReport {
   revokedTokens: number;
   revokedGrants: number;
   emptyGrants: number;
+  throttleCounters: number;
 }
+
+/** Throttle counters older than this (longer than any throttle window) and blocking nothing are deleted. */
+const THROTTLE_COUNTER_AGE_MS = 24 * 3600 * 1000;
 
 const LOCK_NAME = 'oauth2_server_token_cleanup';
 
@@ -32,7 +36,7 @@ async function drain(step: () => Promise<number>, batchSize: number): Promise<nu
  * locks for long. A MySQL named lock lets one process at a time run it, across workers and hosts;
  * returns null when another holds it.
  */
-export async function cleanupTokens(db: RDSClient, { tokens, grants }: Services, options: CleanupOptions, now = new Date()): Promise<CleanupReport | null> {
+export async function cleanupTokens(db: RDSClient, { tokens, grants, throttle }: Services, options: CleanupOptions, now = new Date()): Promise<CleanupReport | null> {
   const conn = await db.getConnection();
   try {
     const [ lock ] = await conn.query('SELECT GET_LOCK(?, 0) AS acquired', [ LOCK_NAME ]);
@@ -45,6 +49,7 @@ export async function cleanupTokens(db: RDSClient, { tokens, grants }: Services,
         revokedTokens: await drain(() => tokens.removeRevokedTokens(retainedSince, batchSize), batchSize),
         revokedGrants: await drain(() => grants.removeRevokedGrants(retainedSince, batchSize), batchSize),
         emptyGrants: await drain(() => grants.removeEmptyGrants(batchSize), batchSize),
+        throttleCounters: await drain(() => throttle.removeStaleCounters(new Date(now.getTime() - THROTTLE_COUNTER_AGE_MS), now, batchSize), batchSize),
       };
     } finally {
       await conn.query('SELECT RELEASE_LOCK(?)', [ LOCK_NAME ]);

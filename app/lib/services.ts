@@ -1,6 +1,7 @@
 import type { RDSClient } from '@eggjs/rds';
 import { ClientRepository } from '../repository/ClientRepository';
 import { GrantRepository } from '../repository/GrantRepository';
+import { ThrottleRepository } from '../repository/ThrottleRepository';
 import { TokenRepository } from '../repository/TokenRepository';
 import { UserRepository } from '../repository/UserRepository';
 import { Accounts } from './accounts';
@@ -12,6 +13,7 @@ export interface Services {
   clients: ClientRepository;
   grants: GrantRepository;
   tokens: TokenRepository;
+  throttle: ThrottleRepository;
   accounts: Accounts;
 }
 
@@ -24,6 +26,7 @@ export function createServices(db: RDSClient, argon2: Argon2Options): Services {
     clients,
     grants,
     tokens: new TokenRepository(db),
+    throttle: new ThrottleRepository(db),
     accounts: new Accounts(users, clients, grants, new PasswordHasher(argon2)),
   };
 }

@@ -192,10 +192,23 @@ describe('[POST /oauth/token] grant_type=password', () => {
     it('should 400 invalid_request for GET', async () => {
       const res = await app.httpRequest()
         .get('/oauth/token')
-        .query(PASSWORD_GRANT)
+        .query({ grant_type: 'client_credentials' })
         .set('Authorization', basic(CLIENT.clientId, CLIENT.secret));
       assertOAuthError(res, 400, 'invalid_request');
       assert.match(res.body.error_description, /POST/);
+    });
+
+    it('should 400 invalid_request for credentials in the URL, before checking them', async () => {
+      for (const query of [ PASSWORD_GRANT, { password: USER.password }, { client_secret: CLIENT.secret }, { refresh_token: 'x' }]) {
+        const res = await app.httpRequest()
+          .post('/oauth/token')
+          .query(query)
+          .set('Authorization', basic(CLIENT.clientId, CLIENT.secret))
+          .set('Content-Type', 'application/x-www-form-urlencoded')
+          .send(qs.stringify(PASSWORD_GRANT));
+        assertOAuthError(res, 400, 'invalid_request');
+        assert.match(res.body.error_description, /never in the URL/);
+      }
     });
 
     it('should 400 invalid_request without username', async () => {

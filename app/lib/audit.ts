@@ -1,0 +1,31 @@
+import { createHash } from 'node:crypto';
+
+/** Security events of the audit log (one JSON object per line, logs/…/audit.log). */
+export type AuditEvent =
+  | 'login_success' | 'login_failure' | 'client_auth_failure' | 'throttled'
+  | 'token_refresh' | 'refresh_reuse' | 'revocation' | 'admin';
+
+/** Why a login failed; internal only: the client always gets the same invalid_grant. */
+export type LoginFailure = 'unknown_user' | 'wrong_password' | 'disabled_user';
+
+export interface AuditFields {
+  requestId?: string;
+  ip?: string;
+  userId?: number | null;
+  clientId?: string;
+  grantId?: string;
+  reason?: string;
+  /** For an attempted username that matches no user: a hash, since people type passwords there. */
+  usernameHash?: string;
+  [field: string]: string | number | boolean | null | undefined;
+}
+
+export function auditLine(event: AuditEvent, fields: AuditFields, now = new Date()): string {
+  return JSON.stringify({ time: now.toISOString(), event, ...fields });
+}
+
+/** Correlates attempts on one unknown username without writing what was typed. */
+export function usernameHash(username: string): string {
+  return createHash('sha256').update(username.trim().toLowerCase(), 'utf8').digest('hex')
+    .slice(0, 16);
+}

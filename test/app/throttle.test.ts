@@ -1,0 +1,200 @@
+import { strict as assert } from 'node:assert';
+import { app, mock } from 'egg-mock/bootstrap';
+import bcrypt from 'bcrypt';
+import type { ThrottlePolicy } from '../../app/repository/ThrottleRepository';
+import { CLIENT, USER, basic, createClient, createUser, tokenRequest } from '../helpers';
+
+const OFF: ThrottlePolicy = { threshold: 1000, windowSeconds: 3600, stepSeconds: 60, maxBlockSeconds: 900 };
+
+function policy(threshold: number, stepSeconds = 60, maxBlockSeconds = 900): ThrottlePolicy {
+  return { threshold, windowSeconds: 3600, stepSeconds, maxBlockSeconds };
+}
+
+/** Only the named policies count; the others are out of reach. */
+function usePolicies(policies: Partial<Record<'userIp' | 'user' | 'ip' | 'client', ThrottlePolicy>>) {
+  for (const name of [ 'userIp', 'user', 'ip', 'client' ] as const) {
+    mock(app.config.oauth.throttle, name, policies[name] ?? OFF);
+  }
+}
+
+function attempt(password: string, ip: string, username = USER.username, auth?: string) {
+  return tokenRequest(app, { grant_type: 'password', username, password }, auth).set('X-Forwarded-For', ip);
+}
+
+function assertThrottled(res: { status: number; headers: Record<string, string>; body: { error?: string } }) {
+  assert.equal(res.status, 429, JSON.stringify(res.body));
+  assert.match(res.headers['retry-after'], /^[1-9]\d*$/);
+  assert.equal(res.body.error, 'too_many_requests');
+  assert.match(res.headers['content-type'], /application\/json/);
+}
+
+describe('brute-force throttling of the token endpoint', () => {
+  let clock: number;
+  beforeEach(async () => {
+    await createClient(app);
+    await createUser(app);
+    clock = Date.now();
+    mock(app.loginThrottle, 'now', () => new Date(clock));
+  });
+  afterEach(mock.restore);
+
+  it('locks one username from one IP after the threshold, refusing the right password too', async () => {
+    usePolicies({ userIp: policy(3) });
+    for (let i = 0; i < 3; i++) assert.equal((await attempt('wrong password', '10.0.0.1')).status, 400);
+    const res = await attempt(USER.password, '10.0.0.1');
+    assertThrottled(res);
+    assert.equal(res.headers['retry-after'], '60');
+    // The owner on another IP is not locked out by it.
+    assert.equal((await attempt(USER.password, '10.0.0.2')).status, 200);
+  });
+
+  it('counts an unknown username exactly like a real one', async () => {
+    usePolicies({ userIp: policy(3) });
+    const real = [];
+    const unknown = [];
+    for (let i = 0; i < 4; i++) real.push((await attempt('wrong password', '10.0.0.1')).status);
+    for (let i = 0; i < 4; i++) unknown.push((await attempt('wrong password', '10.0.0.1', 'nobody-here')).status);
+    assert.deepEqual(real, [ 400, 400, 400, 429 ]);
+    assert.deepEqual(unknown, real);
+  });
+
+  it('locks a username guessed from many IPs (username-wide backoff)', async () => {
+    usePolicies({ user: policy(4) });
+    for (let i = 0; i < 4; i++) assert.equal((await attempt('wrong password', `10.0.1.${i}`)).status, 400);
+    assertThrottled(await attempt(USER.password, '10.0.1.99'));
+    // Other accounts are unaffected.
+    await createUser(app, { username: 'bob', email: 'bob@example.com' });
+    assert.equal((await attempt(USER.password, '10.0.1.99', 'bob')).status, 200);
+  });
+
+  it('locks an IP that tries many usernames (credential stuffing)', async () => {
+    usePolicies({ ip: policy(5) });
+    for (let i = 0; i < 5; i++) assert.equal((await attempt('guess', '10.0.2.1', `user${i}`)).status, 400);
+    assertThrottled(await attempt(USER.password, '10.0.2.1'));
+    assert.equal((await attempt(USER.password, '10.0.2.2')).status, 200);
+  });
+
+  it('locks a client id whose secret is being guessed, the right secret included', async () => {
+    usePolicies({ client: policy(3) });
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await attempt(USER.password, `10.0.3.${i}`, USER.username, basic(CLIENT.clientId, `guess${i}`))).status, 401);
+    }
+    assertThrottled(await attempt(USER.password, '10.0.3.9'));
+  });
+
+  it('resets the user\'s count on a successful login', async () => {
+    usePolicies({ userIp: policy(3), user: policy(3) });
+    for (let i = 0; i < 2; i++) await attempt('wrong password', '10.0.4.1');
+    assert.equal((await attempt(USER.password, '10.0.4.1')).status, 200);
+    for (let i = 0; i < 2; i++) assert.equal((await attempt('wrong password', '10.0.4.1')).status, 400);
+    assert.equal((await attempt(USER.password, '10.0.4.1')).status, 200);
+  });
+
+  it('cannot lock an account forever: blocks grow by steps up to the cap, and then expire', async () => {
+    usePolicies({ user: policy(2, 60, 180) });
+    const blocks: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      const res = await attempt('wrong password', `10.0.5.${i}`);
+      if (res.status === 429) {
+        const wait = Number(res.headers['retry-after']);
+        blocks.push(wait);
+        // The attacker waits out each block and tries again.
+        clock += wait * 1000;
+      }
+    }
+    assert.deepEqual(blocks, [ 60, 120, 180, 180 ]);
+    clock += 180 * 1000;
+    assert.equal((await attempt(USER.password, '10.0.5.200')).status, 200, 'the block ends');
+  });
+
+  it('forgets failures once their window has passed', async () => {
+    usePolicies({ userIp: { threshold: 3, windowSeconds: 60, stepSeconds: 60, maxBlockSeconds: 900 } });
+    for (let i = 0; i < 2; i++) await attempt('wrong password', '10.0.6.1');
+    clock += 61000;
+    for (let i = 0; i < 2; i++) assert.equal((await attempt('wrong password', '10.0.6.1')).status, 400);
+    assert.equal((await attempt(USER.password, '10.0.6.1')).status, 200);
+  });
+
+  it('can be turned off', async () => {
+    usePolicies({ userIp: policy(1) });
+    mock(app.config.oauth.throttle, 'enabled', false);
+    for (let i = 0; i < 3; i++) await attempt('wrong password', '10.0.7.1');
+    assert.equal((await attempt(USER.password, '10.0.7.1')).status, 200);
+  });
+});
+
+describe('timing of failed logins tells nothing', () => {
+  afterEach(mock.restore);
+
+  function median(values: number[]): number {
+    const sorted = [ ...values ].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)];
+  }
+
+  it('unknown user, wrong password, disabled user, bcrypt user and throttled take the same median time (±25 %)', async function() {
+    this.timeout(120000);
+    await createClient(app);
+    await createUser(app);
+    await createUser(app, { username: 'disabled', email: 'disabled@example.com' });
+    await app.services.accounts.setEnabled('disabled', false);
+    // An imported Spring hash: bcrypt cost 10 costs far more than the test's cheap argon2.
+    await app.services.accounts.importUser({ username: 'imported', passwordHash: bcrypt.hashSync('imported password', 10) });
+    usePolicies({ userIp: policy(1) });
+    await attempt('wrong password', '10.9.9.9', 'locked-out');
+    mock(app.config.oauth, 'minFailureMs', 150);
+
+    const cases: Record<string, () => ReturnType<typeof attempt>> = {
+      unknown_user: () => attempt(USER.password, '10.9.0.1', 'nobody-at-all'),
+      wrong_password: () => attempt('wrong password', '10.9.0.2'),
+      disabled_user: () => attempt(USER.password, '10.9.0.3', 'disabled'),
+      bcrypt_user: () => attempt('wrong password', '10.9.0.4', 'imported'),
+      throttled: () => attempt('any', '10.9.9.9', 'locked-out'),
+    };
+    const medians: Record<string, number> = {};
+    for (const [ name, send ] of Object.entries(cases)) {
+      const times: number[] = [];
+      for (let i = 0; i < 15; i++) {
+        const started = process.hrtime.bigint();
+        const res = await send();
+        times.push(Number(process.hrtime.bigint() - started) / 1e6);
+        assert.ok([ 400, 429 ].includes(res.status), `${name}: ${res.status}`);
+      }
+      medians[name] = median(times);
+    }
+    const values = Object.values(medians);
+    const spread = Math.max(...values) / Math.min(...values);
+    assert.ok(spread <= 1.25, `medians (ms): ${JSON.stringify(medians)}`);
+  });
+});
+
+describe('input limits of the token endpoint', () => {
+  beforeEach(async () => {
+    await createClient(app);
+    await createUser(app);
+  });
+
+  it('should 400 for a username or password longer than the limit, before hashing it', async () => {
+    const long = await tokenRequest(app, { grant_type: 'password', username: USER.username, password: 'x'.repeat(1025) });
+    assert.equal(long.status, 400);
+    assert.equal(long.body.error, 'invalid_request');
+    assert.match(long.body.error_description, /password/);
+    const name = await tokenRequest(app, { grant_type: 'password', username: 'u'.repeat(257), password: USER.password });
+    assert.equal(name.status, 400);
+    assert.match(name.body.error_description, /username/);
+  });
+
+  it('should 413 JSON for a body over 16 kB, such as a megabyte password', async () => {
+    const started = Date.now();
+    const res = await tokenRequest(app, { grant_type: 'password', username: USER.username, password: 'x'.repeat(1024 * 1024) });
+    assert.equal(res.status, 413);
+    assert.equal(res.body.error, 'invalid_request');
+    assert.ok(Date.now() - started < 2000);
+  });
+
+  it('should accept a password at the limit', async () => {
+    const password = 'p'.repeat(1024);
+    await app.services.accounts.setPassword(USER.username, password);
+    const res = await tokenRequest(app, { grant_type: 'password', username: USER.username, password });
+    assert.equal(res.status, 200);
+  });
+});
