@@ -19,7 +19,7 @@ export function databaseSettings(serverEnv: string, env: NodeJS.ProcessEnv = pro
     timezone: 'Z',
     connectionLimit: Number(env.MYSQL_POOL_SIZE || 10),
     // A database outage must fail fast (503), never hang a request.
-    connectTimeout: 2000,
+    connectTimeout: 1000,
     poolWaitTimeout: 1000,
   };
 }

@@ -52,6 +52,7 @@ interface EngineResponse {
  */
 export function handleOAuthError(ctx: Context, err: Error, response?: EngineResponse): void {
   if (response) ctx.set(response.headers);
+  ctx.set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
   if (!(err instanceof OAuthError) || err instanceof ServerError || err.code >= 500) {
     respondServerFailure(ctx, err);
     return;

@@ -35,7 +35,7 @@ export default () => async function loginGuard(ctx: Context, next: () => Promise
     app.audit('throttled', { clientId: attempt.clientId, retryAfter });
     await pad();
     ctx.status = 429;
-    ctx.set('Retry-After', String(retryAfter));
+    ctx.set({ 'Retry-After': String(retryAfter), 'Cache-Control': 'no-store', Pragma: 'no-cache' });
     ctx.body = { error: 'too_many_requests', error_description: `Too many failed attempts: retry in ${retryAfter} seconds` };
     return;
   }

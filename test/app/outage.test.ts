@@ -1,65 +1,96 @@
 import { strict as assert } from 'node:assert';
-import net from 'node:net';
 import { RDSClient } from '@eggjs/rds';
 import { app, mock } from 'egg-mock/bootstrap';
 import { databaseSettings } from '../../config/database';
 import { createServices } from '../../app/lib/services';
+import { useUtcSessions } from '../../app/lib/utcSessions';
+import { FaultyProxy } from '../faultyProxy';
 import { bearer, createClient, createUser, login, tokenRequest, USER } from '../helpers';
 
-/** A port on which nothing listens: connections are refused at once. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise(resolve => server.close(resolve));
-  return port;
-}
+const PASSWORD_GRANT = { grant_type: 'password', username: USER.username, password: USER.password };
 
-describe('database outage', () => {
-  let dead: RDSClient;
+describe('database outage (a fault-injecting proxy between the app and MySQL)', function() {
+  this.timeout(30000);
+  const settings = databaseSettings('unittest');
+  const proxy = new FaultyProxy(settings.host as string, settings.port as number);
+  let db: RDSClient;
   let token: string;
 
   before(async () => {
-    dead = new RDSClient({ ...databaseSettings('unittest'), port: await closedPort() });
+    await proxy.start();
+    db = new RDSClient({ ...settings, port: proxy.port });
+    useUtcSessions(db);
   });
-  after(() => dead.end());
+  after(async () => {
+    await db.end();
+    await proxy.stop();
+  });
   beforeEach(async () => {
+    await proxy.restore();
     await createClient(app);
     await createUser(app);
     token = (await login(app)).access_token;
-    // The real driver, pointed at a MySQL that is gone.
-    mock(app, 'services', createServices(dead, app.config.oauth.argon2));
+    // The app's repositories, on a pool that goes through the proxy.
+    mock(app, 'services', createServices(db, app.config.oauth.argon2));
+    assert.equal((await bearer(app, '/api/currentUser', token)).status, 200, 'through the proxy');
   });
   afterEach(mock.restore);
 
-  function assertUnavailable(res: { status: number; text: string; body: { error?: string } }, started: number) {
-    assert.ok(Date.now() - started < 2000, `answered after ${Date.now() - started} ms`);
-    assert.equal(res.status, 503, res.text);
-    assert.equal(res.body.error, 'temporarily_unavailable');
-    assert.ok(!/ECONNREFUSED|SELECT|127\.0\.0\.1|at /.test(res.text), `internal detail leaked: ${res.text}`);
+  async function timed<T>(send: () => Promise<T>): Promise<[T, number]> {
+    const started = Date.now();
+    const res = await send();
+    return [ res, Date.now() - started ];
   }
 
-  it('should 503 JSON quickly on the token endpoint', async () => {
-    const started = Date.now();
-    const res = await tokenRequest(app, { grant_type: 'password', username: USER.username, password: USER.password });
-    assertUnavailable(res, started);
-  });
+  function assertUnavailable([ res, ms ]: [{ status: number; text: string; body: { error?: string } }, number]) {
+    assert.equal(res.status, 503, res.text);
+    assert.ok(ms < 2000, `answered after ${ms} ms`);
+    assert.equal(res.body.error, 'temporarily_unavailable');
+    assert.ok(!/ECONN|ETIMEDOUT|SELECT|INSERT|127\.0\.0\.1|at /.test(res.text), `internal detail leaked: ${res.text}`);
+  }
 
-  it('should 503 JSON quickly on a Bearer route', async () => {
-    const started = Date.now();
-    assertUnavailable(await bearer(app, '/api/currentUser', token), started);
+  for (const mode of [ 'refuse', 'blackhole' ] as const) {
+    describe(`when MySQL is gone (${mode})`, () => {
+      it('should 503 JSON within 2 s on the token endpoint', async () => {
+        await proxy.cut(mode);
+        assertUnavailable(await timed(() => tokenRequest(app, PASSWORD_GRANT).set('X-Forwarded-For', '10.1.0.1')));
+      });
+
+      it('should 503 JSON within 2 s on a Bearer route', async () => {
+        await proxy.cut(mode);
+        assertUnavailable(await timed(() => bearer(app, '/api/currentUser', token)));
+      });
+
+      it('should answer again once MySQL is back, without a restart', async () => {
+        await proxy.cut(mode);
+        assert.equal((await bearer(app, '/api/currentUser', token)).status, 503);
+        await proxy.restore();
+        assert.equal((await bearer(app, '/api/currentUser', token)).status, 200);
+        assert.equal((await tokenRequest(app, PASSWORD_GRANT).set('X-Forwarded-For', '10.1.0.2')).status, 200);
+      });
+    });
+  }
+
+  it('should never return a token that was not committed', async () => {
+    const saveToken = app.services.tokens.saveToken.bind(app.services.tokens);
+    mock(app.services.tokens, 'saveToken', async (...args: Parameters<typeof saveToken>) => {
+      // The database goes away between the credential check and the write of the token.
+      await proxy.cut('refuse');
+      return saveToken(...args);
+    });
+    const before = await app.mysql.query('SELECT COUNT(*) AS n FROM oauth_tokens');
+    const res = await tokenRequest(app, PASSWORD_GRANT).set('X-Forwarded-For', '10.1.0.3');
+    assert.equal(res.status, 503);
+    assert.equal(res.body.access_token, undefined);
+    const afterCut = await app.mysql.query('SELECT COUNT(*) AS n FROM oauth_tokens');
+    assert.equal(afterCut[0].n, before[0].n);
   });
 
   it('should log the cause of a 503', async () => {
+    await proxy.cut('refuse');
     app.mockLog('errorLogger');
     await bearer(app, '/api/currentUser', token);
     app.expectLog(/ECONNREFUSED/, 'errorLogger');
-  });
-
-  it('should answer again once the database is back, without a restart', async () => {
-    assert.equal((await bearer(app, '/api/currentUser', token)).status, 503);
-    mock.restore();
-    assert.equal((await bearer(app, '/api/currentUser', token)).status, 200);
   });
 });
 
@@ -79,5 +110,23 @@ describe('unexpected failure', () => {
     assert.equal(res.body.error, 'server_error');
     assert.ok(!res.text.includes('internal detail'));
     app.expectLog(/internal detail/, 'errorLogger');
+  });
+});
+
+describe('start-up with the database down', () => {
+  it('fails at once with a message that names the database server', async function() {
+    this.timeout(30000);
+    const saved = process.env.MYSQL_PORT;
+    process.env.MYSQL_PORT = '1';
+    const down = mock.app({ cache: false });
+    try {
+      await assert.rejects(down.ready(), (err: Error) => {
+        assert.match(err.message, /ECONNREFUSED 127\.0\.0\.1:1\b/);
+        return true;
+      });
+    } finally {
+      process.env.MYSQL_PORT = saved;
+      await down.close();
+    }
   });
 });
