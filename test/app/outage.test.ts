@@ -49,7 +49,7 @@ describe('database outage (a fault-injecting proxy between the app and MySQL)', 
     assert.ok(!/ECONN|ETIMEDOUT|SELECT|INSERT|127\.0\.0\.1|at /.test(res.text), `internal detail leaked: ${res.text}`);
   }
 
-  for (const mode of [ 'refuse', 'blackhole' ] as const) {
+  ([ 'refuse', 'blackhole' ] as const).forEach(mode => {
     describe(`when MySQL is gone (${mode})`, () => {
       it('should 503 JSON within 2 s on the token endpoint', async () => {
         await proxy.cut(mode);
@@ -69,7 +69,7 @@ describe('database outage (a fault-injecting proxy between the app and MySQL)', 
         assert.equal((await tokenRequest(app, PASSWORD_GRANT).set('X-Forwarded-For', '10.1.0.2')).status, 200);
       });
     });
-  }
+  });
 
   it('should never return a token that was not committed', async () => {
     const saveToken = app.services.tokens.saveToken.bind(app.services.tokens);
