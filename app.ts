@@ -1,10 +1,19 @@
+import type { Server } from 'node:http';
 import type { Application, IBoot } from 'egg';
 import { hasDemoData, loadDemoData } from './app/lib/demo';
 import { migrate } from './app/lib/migrator';
+import { drainServer } from './app/lib/shutdown';
 import { useUtcSessions } from './app/lib/utcSessions';
 
 export default class AppBootHook implements IBoot {
-  constructor(private readonly app: Application) {}
+  private server?: Server;
+
+  constructor(private readonly app: Application) {
+    // egg-cluster hands each worker its HTTP server; `npm stop` (SIGTERM) then closes the app.
+    app.on('server', (server: Server) => {
+      this.server = server;
+    });
+  }
 
   configWillLoad() {
     // Request log lines name the path, never the query string: clients put tokens (check_token) and
@@ -21,6 +30,11 @@ export default class AppBootHook implements IBoot {
 
   configDidLoad() {
     useUtcSessions(this.app.mysql);
+  }
+
+  /** Graceful shutdown: requests in flight are answered before the worker (and its pool) goes. */
+  async beforeClose() {
+    if (this.server) await drainServer(this.server, this.app.config.oauth.shutdownTimeoutMs);
   }
 
   async willReady() {

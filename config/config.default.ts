@@ -34,6 +34,8 @@ export interface BizConfig {
       maxUsernameLength: number;
       maxPasswordLength: number;
     };
+    /** How long `npm stop` waits for requests in flight (egg-cluster kills a worker after 5 s). */
+    shutdownTimeoutMs: number;
   };
 }
 
@@ -125,6 +127,7 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
         maxUsernameLength: 256,
         maxPasswordLength: 1024,
       },
+      shutdownTimeoutMs: 4000,
     },
   };
 
