@@ -21,6 +21,8 @@ export default (app: Application) => {
   router.get('/oauth/check_token', controller.oauth.checkToken);
   router.get('/.well-known/oauth-authorization-server', controller.oauth.metadata);
 
+  router.get('/health', controller.health.show);
+
   router.get('/api/currentUser', oAuth2Server.authenticate(), controller.user.current);
   router.get('/api/getUser', oAuth2Server.authenticate(), middleware.requireRole({ role: 'admin' }), controller.user.list);
 };

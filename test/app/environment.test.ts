@@ -72,3 +72,11 @@ describe('refresh tokens go only to clients that may use them', () => {
     assert.match((await login(app)).refresh_token, /^[0-9a-f]{64}$/);
   });
 });
+
+describe('[GET /health]', () => {
+  it('should 200 with a JSON status', async () => {
+    const res = await app.httpRequest().get('/health');
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body, { status: 'ok' });
+  });
+});
