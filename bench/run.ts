@@ -156,7 +156,12 @@ async function drive(title: string, opts: { path: string; method?: 'GET' | 'POST
     url: BASE,
     connections: opts.connections ?? CONNECTIONS,
     duration: DURATION,
-    requests: [{ method: opts.method ?? 'GET', path: opts.path, headers: opts.headers, setupRequest: opts.setupRequest }],
+    requests: [{
+      method: opts.method ?? 'GET',
+      path: opts.path,
+      headers: opts.headers,
+      ...opts.setupRequest ? { setupRequest: opts.setupRequest } : {},
+    }],
   });
 }
 

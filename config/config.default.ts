@@ -1,6 +1,7 @@
 import type { EggAppConfig, EggAppInfo, PowerPartial } from 'egg';
 import { handleOAuthError, uncaughtErrors } from '../app/lib/errors';
 import type { ThrottleConfig } from '../app/lib/throttle';
+import type { TokenCacheOptions } from '../app/lib/tokenCache';
 import { type Argon2Options, OWASP_ARGON2ID } from '../app/lib/password';
 import { CLIENT_AUTHENTICATED_POSTS } from '../app/router';
 import { databaseSettings } from './database';
@@ -36,6 +37,10 @@ export interface BizConfig {
     };
     /** How long `npm stop` waits for requests in flight (egg-cluster kills a worker after 5 s). */
     shutdownTimeoutMs: number;
+    /** Per-worker cache of Bearer lookups; see the README's Performance section. */
+    tokenCache: TokenCacheOptions;
+    /** Verified client secrets remembered per worker (keyed by the stored hash), so argon2 runs once per secret. */
+    clientSecretCacheSize: number;
   };
 }
 
@@ -128,6 +133,8 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
         maxPasswordLength: 1024,
       },
       shutdownTimeoutMs: 4000,
+      tokenCache: { ttlMs: Number(process.env.OAUTH_TOKEN_CACHE_MS ?? 1000), max: 10000 },
+      clientSecretCacheSize: 1000,
     },
   };
 

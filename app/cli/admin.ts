@@ -22,7 +22,7 @@ function withServices<T extends unknown[]>(action: (services: Services, ...args:
   return async (...args: T) => {
     const db = await openDatabase();
     try {
-      await action(createServices(db, OWASP_ARGON2ID), ...args);
+      await action(createServices(db, { argon2: OWASP_ARGON2ID }), ...args);
     } finally {
       await db.end();
     }

@@ -12,7 +12,8 @@ export default {
   /** Repositories and account logic on app.mysql, built once per worker. */
   get services(): Services {
     const app = this as unknown as App;
-    app[SERVICES] ??= createServices(app.mysql, app.config.oauth.argon2);
+    const { argon2, tokenCache, clientSecretCacheSize } = app.config.oauth;
+    app[SERVICES] ??= createServices(app.mysql, { argon2, tokenCache, clientSecretCacheSize });
     return app[SERVICES];
   },
 

@@ -1,4 +1,5 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { ClientRepository, OAuthClient } from '../repository/ClientRepository';
 import type { GrantRepository, LiveGrant } from '../repository/GrantRepository';
 import type { User, UserRepository } from '../repository/UserRepository';
@@ -49,12 +50,18 @@ export interface CreateClientInput {
  * through the slow hasher; nothing here ever returns or logs one.
  */
 export class Accounts {
+  /** Stored secret hash → SHA-256 of the secret that verified against it. */
+  private readonly verifiedSecrets?: LRUCache<string, Buffer>;
+
   constructor(
     private readonly users: UserRepository,
     private readonly clients: ClientRepository,
     private readonly grants: GrantRepository,
     private readonly hasher: PasswordHasher,
-  ) {}
+    clientSecretCacheSize = 0,
+  ) {
+    if (clientSecretCacheSize > 0) this.verifiedSecrets = new LRUCache({ max: clientSecretCacheSize });
+  }
 
   /** Prepares what the first login would otherwise pay for (the dummy hash of unknown users). */
   async warmUp(): Promise<void> {
@@ -76,13 +83,24 @@ export class Accounts {
     return { user };
   }
 
-  /** The enabled client with this id and secret, or null. */
+  /**
+   * The enabled client with this id and secret, or null. A client authenticates on every token,
+   * refresh and introspection request with the same secret: once it has verified against the stored
+   * hash, a SHA-256 of it stands in for argon2 (keyed by the stored hash, so a new secret starts over).
+   */
   async authenticateClient(clientId: string, secret: string): Promise<OAuthClient | null> {
     const client = await this.clients.findClientByClientId(clientId);
     if (!client) return this.hasher.verifyDummy(secret).then(() => null);
+    const digest = createHash('sha256').update(secret, 'utf8').digest();
+    const known = this.verifiedSecrets?.get(client.secretHash);
+    if (known && timingSafeEqual(known, digest)) return client.enabled ? client : null;
     const { ok, needsRehash } = await this.hasher.verify(client.secretHash, secret);
     if (!ok || !client.enabled) return null;
-    if (needsRehash) await this.clients.updateSecretHash(client.id, await this.hasher.hash(secret));
+    if (needsRehash) {
+      await this.clients.updateSecretHash(client.id, await this.hasher.hash(secret));
+    } else {
+      this.verifiedSecrets?.set(client.secretHash, digest);
+    }
     return client;
   }
 

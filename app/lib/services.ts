@@ -6,6 +6,7 @@ import { TokenRepository } from '../repository/TokenRepository';
 import { UserRepository } from '../repository/UserRepository';
 import { Accounts } from './accounts';
 import { type Argon2Options, PasswordHasher } from './password';
+import { TokenCache, type TokenCacheOptions } from './tokenCache';
 
 /** The repositories and account logic over one database; shared by the app and the command line. */
 export interface Services {
@@ -17,16 +18,25 @@ export interface Services {
   accounts: Accounts;
 }
 
-export function createServices(db: RDSClient, argon2: Argon2Options): Services {
+export interface ServiceOptions {
+  argon2: Argon2Options;
+  /** The server's Bearer-lookup cache; the command line has none. */
+  tokenCache?: TokenCacheOptions;
+  /** Verified client secrets remembered per process; 0 = verify every time. */
+  clientSecretCacheSize?: number;
+}
+
+export function createServices(db: RDSClient, { argon2, tokenCache, clientSecretCacheSize = 0 }: ServiceOptions): Services {
+  const cache = tokenCache ? new TokenCache(tokenCache) : undefined;
   const users = new UserRepository(db);
   const clients = new ClientRepository(db);
-  const grants = new GrantRepository(db);
+  const grants = new GrantRepository(db, cache);
   return {
     users,
     clients,
     grants,
-    tokens: new TokenRepository(db),
+    tokens: new TokenRepository(db, cache),
     throttle: new ThrottleRepository(db),
-    accounts: new Accounts(users, clients, grants, new PasswordHasher(argon2)),
+    accounts: new Accounts(users, clients, grants, new PasswordHasher(argon2), clientSecretCacheSize),
   };
 }

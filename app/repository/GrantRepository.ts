@@ -1,4 +1,5 @@
 import type { RDSClient } from '@eggjs/rds';
+import type { TokenCache } from '../lib/tokenCache';
 
 /** Why a grant stopped working; stored in oauth_grants.revoke_reason. */
 export type RevokeReason = 'logout' | 'reuse' | 'password_change' | 'user_disabled' | 'client_disabled' | 'admin';
@@ -13,7 +14,7 @@ export interface LiveGrant {
 }
 
 export class GrantRepository {
-  constructor(private readonly db: RDSClient) {}
+  constructor(private readonly db: RDSClient, private readonly cache?: TokenCache) {}
 
   /** Revokes one grant: every token of it stops working. False when it was already revoked. */
   async revokeGrant(grantId: string, reason: RevokeReason, now: Date): Promise<boolean> {
@@ -21,6 +22,7 @@ export class GrantRepository {
       'UPDATE oauth_grants SET revoked_at = ?, revoke_reason = ? WHERE id = ? AND revoked_at IS NULL',
       [ now, reason, grantId ],
     );
+    this.cache?.drop(record => record.grantId === grantId);
     return result.affectedRows === 1;
   }
 
@@ -30,6 +32,7 @@ export class GrantRepository {
       'UPDATE oauth_grants SET revoked_at = ?, revoke_reason = ? WHERE user_id = ? AND revoked_at IS NULL',
       [ now, reason, userId ],
     );
+    this.cache?.drop(record => record.user?.id === userId);
     return result.affectedRows;
   }
 
@@ -39,6 +42,7 @@ export class GrantRepository {
       'UPDATE oauth_grants SET revoked_at = ?, revoke_reason = ? WHERE client_id = ? AND revoked_at IS NULL',
       [ now, reason, clientPk ],
     );
+    this.cache?.drop(record => record.client.id === clientPk);
     return result.affectedRows;
   }
 

@@ -1,4 +1,5 @@
 import type { RDSClient } from '@eggjs/rds';
+import type { TokenCache } from '../lib/tokenCache';
 import { splitList } from '../lib/token';
 
 export interface NewGrant {
@@ -85,7 +86,7 @@ function toRecord(row: TokenRow): TokenRecord {
 }
 
 export class TokenRepository {
-  constructor(private readonly db: RDSClient) {}
+  constructor(private readonly db: RDSClient, private readonly cache?: TokenCache) {}
 
   /** Stores a token; with `grant`, first the new grant it starts, in one transaction. */
   async saveToken(token: NewToken, grant?: NewGrant): Promise<void> {
@@ -106,9 +107,15 @@ export class TokenRepository {
     });
   }
 
+  /** The Bearer check's one indexed query, answered from the worker's short-lived cache when it can. */
   async findTokenByAccessTokenHash(hash: string): Promise<TokenRecord | null> {
+    const cached = this.cache?.get(hash);
+    if (cached) return cached;
     const row: TokenRow | null = await this.db.queryOne(`${SELECT_TOKEN} WHERE t.access_token_hash = ?`, [ hash ]);
-    return row ? toRecord(row) : null;
+    if (!row) return null;
+    const record = toRecord(row);
+    this.cache?.set(hash, record);
+    return record;
   }
 
   async findTokenByRefreshTokenHash(hash: string): Promise<TokenRecord | null> {
@@ -125,6 +132,7 @@ export class TokenRepository {
       'UPDATE oauth_tokens SET revoked_at = ?, revoke_reason = \'rotated\' WHERE id = ? AND revoked_at IS NULL',
       [ now, id ],
     );
+    this.cache?.drop(record => record.id === id);
     return result.affectedRows === 1;
   }
 

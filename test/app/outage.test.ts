@@ -31,7 +31,7 @@ describe('database outage (a fault-injecting proxy between the app and MySQL)', 
     await createUser(app);
     token = (await login(app)).access_token;
     // The app's repositories, on a pool that goes through the proxy.
-    mock(app, 'services', createServices(db, app.config.oauth.argon2));
+    mock(app, 'services', createServices(db, { argon2: app.config.oauth.argon2 }));
     assert.equal((await bearer(app, '/api/currentUser', token)).status, 200, 'through the proxy');
   });
   afterEach(mock.restore);

@@ -1,0 +1,38 @@
+import { LRUCache } from 'lru-cache';
+import type { TokenRecord } from '../repository/TokenRepository';
+
+export interface TokenCacheOptions {
+  /** How long a looked-up token is trusted without asking MySQL again; 0 disables the cache. */
+  ttlMs: number;
+  max: number;
+}
+
+/**
+ * Access-token lookups of this worker, for at most `ttlMs`. A revocation made in this worker drops
+ * the affected entries at once; one made elsewhere (another worker, host or the CLI) takes effect
+ * here within `ttlMs`. Expiry is checked on every request from the cached expiry time. Unknown
+ * tokens are never cached, so a flood of made-up tokens cannot push real ones out.
+ */
+export class TokenCache {
+  private readonly cache?: LRUCache<string, TokenRecord>;
+
+  constructor(options: TokenCacheOptions) {
+    if (options.ttlMs > 0) this.cache = new LRUCache({ max: options.max, ttl: options.ttlMs });
+  }
+
+  get(accessTokenHash: string): TokenRecord | undefined {
+    return this.cache?.get(accessTokenHash);
+  }
+
+  set(accessTokenHash: string, record: TokenRecord): void {
+    this.cache?.set(accessTokenHash, record);
+  }
+
+  /** Drops every cached token the predicate matches (revocations are rare: a scan is fine). */
+  drop(matches: (record: TokenRecord) => boolean): void {
+    if (!this.cache) return;
+    for (const [ key, record ] of this.cache.entries()) {
+      if (matches(record)) this.cache.delete(key);
+    }
+  }
+}

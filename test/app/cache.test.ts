@@ -1,0 +1,111 @@
+import { strict as assert } from 'node:assert';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { app } from 'egg-mock/bootstrap';
+import { CLIENT, USER, basic, bearer, clientPost, createClient, createUser, login, tokenRequest } from '../helpers';
+import { PasswordHasher } from '../../app/lib/password';
+
+async function status(token: string): Promise<number> {
+  return (await bearer(app, '/api/currentUser', token)).status;
+}
+
+describe('the per-worker Bearer lookup cache (oauth.tokenCache, 1 s)', () => {
+  beforeEach(async () => {
+    await createClient(app);
+    await createUser(app);
+  });
+
+  it('serves a looked-up token without asking MySQL again', async () => {
+    const { access_token } = await login(app);
+    assert.equal(await status(access_token), 200);
+    // Gone from MySQL, still known to this worker for at most the TTL.
+    await app.mysql.query('DELETE FROM oauth_tokens');
+    assert.equal(await status(access_token), 200);
+    await sleep(1100);
+    assert.equal(await status(access_token), 401);
+  });
+
+  it('drops a token revoked in this worker at once', async () => {
+    const tokens = await login(app);
+    assert.equal(await status(tokens.access_token), 200);
+    await clientPost(app, '/oauth/revoke', { token: tokens.refresh_token });
+    assert.equal(await status(tokens.access_token), 401);
+  });
+
+  it('drops the tokens of a user disabled in this worker at once', async () => {
+    const { access_token } = await login(app);
+    assert.equal(await status(access_token), 200);
+    await app.services.accounts.setEnabled(USER.username, false);
+    assert.equal(await status(access_token), 401);
+  });
+
+  it('drops a refreshed (rotated) access token at once', async () => {
+    const tokens = await login(app);
+    assert.equal(await status(tokens.access_token), 200);
+    await tokenRequest(app, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token });
+    assert.equal(await status(tokens.access_token), 401);
+  });
+
+  it('sees a change made by another process (the CLI, another worker) within the TTL', async () => {
+    const { access_token } = await login(app);
+    assert.equal(await status(access_token), 200);
+    await app.mysql.query('UPDATE users SET enabled = 0');
+    await sleep(1100);
+    assert.equal(await status(access_token), 401);
+  });
+
+  it('checks expiry on every request, cached or not', async () => {
+    await createClient(app, { clientId: 'brief', accessTokenLifetime: 1 });
+    const { access_token } = await login(app, basic('brief', CLIENT.secret));
+    assert.equal(await status(access_token), 200);
+    await sleep(1100);
+    const res = await bearer(app, '/api/currentUser', access_token);
+    assert.equal(res.status, 401);
+    assert.match(res.body.error_description, /expired/);
+  });
+});
+
+describe('the verified client secret cache', () => {
+  beforeEach(async () => {
+    await createClient(app);
+    await createUser(app);
+  });
+
+  it('still refuses a wrong secret after the right one was verified', async () => {
+    await login(app);
+    const res = await tokenRequest(app, { grant_type: 'client_credentials' }, basic(CLIENT.clientId, 'not the secret'));
+    assert.equal(res.status, 401);
+  });
+
+  it('forgets the old secret once the stored hash changes (secret rotated)', async () => {
+    await login(app);
+    const newHash = await new PasswordHasher(app.config.oauth.argon2).hash('the new secret');
+    await app.mysql.query('UPDATE oauth_clients SET secret_hash = ?', [ newHash ]);
+    const old = await tokenRequest(app, { grant_type: 'password', username: USER.username, password: USER.password });
+    assert.equal(old.status, 401);
+    await login(app, basic(CLIENT.clientId, 'the new secret'));
+  });
+
+  it('refuses a disabled client even with a cached secret', async () => {
+    await login(app);
+    await app.mysql.query('UPDATE oauth_clients SET enabled = 0');
+    const res = await tokenRequest(app, { grant_type: 'password', username: USER.username, password: USER.password });
+    assert.equal(res.status, 401);
+  });
+
+  it('runs argon2 once per client secret, not on every request', async () => {
+    const hasher = (app.services.accounts as unknown as { hasher: PasswordHasher }).hasher;
+    let verifications = 0;
+    const verify = hasher.verify.bind(hasher);
+    hasher.verify = async (hash: string, plain: string) => {
+      verifications++;
+      return verify(hash, plain);
+    };
+    try {
+      await createClient(app, { clientId: 'svc', grants: [ 'client_credentials' ] });
+      for (let i = 0; i < 5; i++) assert.equal((await tokenRequest(app, { grant_type: 'client_credentials' }, basic('svc', CLIENT.secret))).status, 200);
+      assert.equal(verifications, 1);
+    } finally {
+      hasher.verify = verify;
+    }
+  });
+});
