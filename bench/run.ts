@@ -4,7 +4,7 @@
  * with the ratios the performance targets are stated in, writes the same as JSON, and stops what it
  * started. Options: --duration s (10), --connections n (50), --workers 1,2 (the worker counts to
  * compare on the Bearer route), --tokens n (10000 token rows; 1000000 for the lookup-scaling figure),
- * --skip-build.
+ * --bearer-tokens n (1000: distinct tokens the Bearer scenarios cycle through), --skip-build.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -31,7 +31,6 @@ const CLIENT_SECRET = 'bench-client-secret';
 const BASIC = `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}`;
 const PASSWORD = 'bench-user-password';
 const USERS = 1000;
-const BEARER_TOKENS = 5000;
 
 const { values: args } = parseArgs({
   options: {
@@ -39,12 +38,14 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '50' },
     workers: { type: 'string', default: '1,2' },
     tokens: { type: 'string', default: '10000' },
+    'bearer-tokens': { type: 'string', default: '1000' },
     'skip-build': { type: 'boolean', default: false },
   },
 });
 const DURATION = Number(args.duration);
 const CONNECTIONS = Number(args.connections);
 const WORKER_COUNTS = (args.workers ?? '1').split(',').map(Number);
+const BEARER_TOKENS = Number(args['bearer-tokens']);
 const TOKEN_ROWS = Math.max(Number(args.tokens), BEARER_TOKENS);
 
 interface Row {
@@ -309,13 +310,13 @@ async function main() {
     ...ratios.map(r => `| ${r.target} | ${r.value} | ${r.met ? 'yes' : 'no'} |`),
     '',
     `Token lookup: ${small.toFixed(3)} ms at ${BEARER_TOKENS + refreshCount} rows, ${large.toFixed(3)} ms at ${tokenRows} rows.`,
-    `${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), Node ${process.version}; ${DURATION} s per scenario, ${CONNECTIONS} connections; ran ${Math.round((Date.now() - started) / 1000)} s.`,
+    `${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), Node ${process.version}; ${DURATION} s per scenario, ${CONNECTIONS} connections, ${BEARER_TOKENS} distinct Bearer tokens; ran ${Math.round((Date.now() - started) / 1000)} s.`,
   ].join('\n');
   console.log(table);
   const outDir = path.join(ROOT, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
   const out = path.join(outDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), options: { DURATION, CONNECTIONS, WORKER_COUNTS, TOKEN_ROWS }, rows, extra, lookupMs: { small, large, tokenRows }, ratios }, null, 2));
+  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), options: { DURATION, CONNECTIONS, WORKER_COUNTS, TOKEN_ROWS, BEARER_TOKENS }, rows, extra, lookupMs: { small, large, tokenRows }, ratios }, null, 2));
   log(`wrote ${path.relative(ROOT, out)}`);
 }
 

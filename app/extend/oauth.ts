@@ -1,8 +1,9 @@
 import type { Application } from 'egg';
 import type {
-  ClientCredentialsModel, Client, Falsey, PasswordModel, RefreshToken, RefreshTokenModel, Token, User,
+  ClientCredentialsModel, Client, Falsey, PasswordModel, RefreshToken, RefreshTokenModel, Token, User as EngineUser,
 } from 'oauth2-server';
 import type { TokenRecord } from '../repository/TokenRepository';
+import type { User } from '../repository/UserRepository';
 import { generateGrantId, generateToken, hashToken } from '../lib/token';
 import { isUsable } from '../lib/tokenState';
 
@@ -17,7 +18,7 @@ export interface EngineClient extends Client {
 
 /** Who a token speaks for: a user (password grant), or the client itself (client_credentials). */
 export type Principal =
-  | { kind: 'user'; id: number; username: string; roles: string[] }
+  | ({ kind: 'user' } & User)
   | { kind: 'client'; clientId: string };
 
 /**
@@ -42,9 +43,7 @@ interface StoredRefreshToken extends RefreshToken {
 }
 
 function principalOf(record: TokenRecord): Principal {
-  return record.user
-    ? { kind: 'user', id: record.user.id, username: record.user.username, roles: record.user.roles }
-    : { kind: 'client', clientId: record.client.clientId };
+  return record.user ? { kind: 'user', ...record.user } : { kind: 'client', clientId: record.client.clientId };
 }
 
 /**
@@ -76,8 +75,7 @@ export default (app: Application) => class Model implements PasswordModel, Refre
     const ctx = app.currentContext;
     if (ctx) ctx.state.loginOutcome = result;
     if ('failure' in result) return null;
-    const { user } = result;
-    return { kind: 'user', id: user.id, username: user.username, roles: user.roles };
+    return { kind: 'user', ...result.user };
   }
 
   /** RFC 6749 §4.4: the client acts for itself. */
@@ -89,7 +87,7 @@ export default (app: Application) => class Model implements PasswordModel, Refre
    * RFC 6749 §3.3: a requested scope must be within the client's scopes; a request without scope gets
    * the client's default scope (all of its scopes when it has no default).
    */
-  async validateScope(_user: User, client: EngineClient, scope?: string[]): Promise<string[] | Falsey> {
+  async validateScope(_user: EngineUser, client: EngineClient, scope?: string[]): Promise<string[] | Falsey> {
     if (!scope || scope.length === 0) return client.defaultScope ?? client.scopes;
     return scope.every(s => client.scopes.includes(s)) ? scope : false;
   }

@@ -1,5 +1,6 @@
 import type { RDSClient } from '@eggjs/rds';
 import type { TokenCache } from '../lib/tokenCache';
+import type { User } from './UserRepository';
 import { splitList } from '../lib/token';
 
 export interface NewGrant {
@@ -32,7 +33,8 @@ export interface TokenRecord {
   revokeReason: string | null;
   grantRevokedAt: Date | null;
   client: { id: number; clientId: string; enabled: boolean };
-  user: { id: number; username: string; roles: string[]; enabled: boolean } | null;
+  /** The token's user, as the Bearer routes show it: one query answers both. */
+  user: User | null;
 }
 
 interface TokenRow {
@@ -50,15 +52,18 @@ interface TokenRow {
   client_enabled: number;
   user_pk: number | null;
   username: string | null;
+  email: string | null;
+  phone: string | null;
   roles: string | null;
   user_enabled: number | null;
+  user_created: Date | null;
 }
 
 const SELECT_TOKEN = `
   SELECT t.id, t.grant_id, t.gmt_create, t.access_token_expires_at, t.refresh_token_expires_at, t.scope,
          t.revoked_at, t.revoke_reason, g.revoked_at AS grant_revoked_at,
          c.id AS client_pk, c.client_id, c.enabled AS client_enabled,
-         u.id AS user_pk, u.username, u.roles, u.enabled AS user_enabled
+         u.id AS user_pk, u.username, u.email, u.phone, u.roles, u.enabled AS user_enabled, u.gmt_create AS user_created
     FROM oauth_tokens t
     JOIN oauth_grants g ON g.id = t.grant_id
     JOIN oauth_clients c ON c.id = t.client_id
@@ -79,8 +84,11 @@ function toRecord(row: TokenRow): TokenRecord {
     user: row.user_pk === null ? null : {
       id: Number(row.user_pk),
       username: row.username ?? '',
+      email: row.email,
+      phone: row.phone,
       roles: splitList(row.roles),
       enabled: row.user_enabled === 1,
+      createdAt: row.user_created ?? new Date(0),
     },
   };
 }

@@ -99,13 +99,13 @@ describe('unexpected failure', () => {
 
   it('should 500 server_error without the internal message', async () => {
     await createClient(app);
-    await createUser(app);
+    await createUser(app, { roles: [ 'admin' ] });
     const { access_token } = await login(app);
-    mock(app.services.users, 'findUserById', async () => {
+    mock(app.services.users, 'listUsers', async () => {
       throw new TypeError('internal detail');
     });
     app.mockLog('errorLogger');
-    const res = await bearer(app, '/api/currentUser', access_token);
+    const res = await bearer(app, '/api/getUser', access_token);
     assert.equal(res.status, 500);
     assert.equal(res.body.error, 'server_error');
     assert.ok(!res.text.includes('internal detail'));
