@@ -54,12 +54,23 @@ export class LoginThrottle {
     return keys;
   }
 
-  /** Seconds until this attempt may be made, or 0 when it may be made now. */
-  async retryAfter(attempt: LoginAttempt): Promise<number> {
-    if (!this.config.enabled) return 0;
+  /**
+   * Seconds until this attempt may be made (0: now), and whether the user has failure counters that
+   * a success must reset (most logins have none: no write then).
+   */
+  async check(attempt: LoginAttempt): Promise<{ retryAfter: number; userCounters: boolean }> {
+    if (!this.config.enabled) return { retryAfter: 0, userCounters: false };
     const now = this.now();
-    const until = await this.repo.findBlockedUntil(this.keys(attempt).map(([ , k ]) => k), now);
-    return until ? Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000)) : 0;
+    const keys = this.keys(attempt);
+    const counters = await this.repo.findCounters(keys.map(([ , k ]) => k));
+    let until = 0;
+    for (const blockedUntil of counters.values()) {
+      if (blockedUntil && blockedUntil.getTime() > until) until = blockedUntil.getTime();
+    }
+    return {
+      retryAfter: until > now.getTime() ? Math.max(1, Math.ceil((until - now.getTime()) / 1000)) : 0,
+      userCounters: keys.some(([ policy, k ]) => (policy === 'userIp' || policy === 'user') && counters.has(k)),
+    };
   }
 
   /** A wrong username or password. */

@@ -30,7 +30,7 @@ export default () => async function loginGuard(ctx: Context, next: () => Promise
   const attempt = attemptOf(ctx);
   const pad = () => sleep(Math.max(0, app.config.oauth.minFailureMs - (Date.now() - started)));
 
-  const retryAfter = await app.loginThrottle.retryAfter(attempt);
+  const { retryAfter, userCounters } = await app.loginThrottle.check(attempt);
   if (retryAfter > 0) {
     app.audit('throttled', { clientId: attempt.clientId, retryAfter });
     await pad();
@@ -46,7 +46,7 @@ export default () => async function loginGuard(ctx: Context, next: () => Promise
   const error: string | undefined = ctx.body?.error;
   if (ctx.status === 200) {
     if (outcome && 'user' in outcome) {
-      await app.loginThrottle.recordSuccess(attempt);
+      if (userCounters) await app.loginThrottle.recordSuccess(attempt);
       app.audit('login_success', { clientId: attempt.clientId, userId: outcome.user.id });
     }
   } else if (error === 'invalid_grant' && outcome && 'failure' in outcome) {

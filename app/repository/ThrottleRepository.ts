@@ -13,14 +13,14 @@ export interface ThrottlePolicy {
 export class ThrottleRepository {
   constructor(private readonly db: RDSClient) {}
 
-  /** The latest `blocked_until` among these keys that is still in the future, or null. */
-  async findBlockedUntil(keys: string[], now: Date): Promise<Date | null> {
-    if (keys.length === 0) return null;
-    const row = await this.db.queryOne(
-      'SELECT MAX(blocked_until) AS until FROM auth_throttle WHERE throttle_key IN (?) AND blocked_until > ?',
-      [ keys, now ],
+  /** The counters of these keys that exist: key → blocked until (null: counting, not blocked). */
+  async findCounters(keys: string[]): Promise<Map<string, Date | null>> {
+    if (keys.length === 0) return new Map();
+    const rows: Array<{ throttle_key: string; blocked_until: Date | null }> = await this.db.query(
+      'SELECT throttle_key, blocked_until FROM auth_throttle WHERE throttle_key IN (?)',
+      [ keys ],
     );
-    return row?.until ?? null;
+    return new Map(rows.map(row => [ row.throttle_key, row.blocked_until ]));
   }
 
   /**
