@@ -23,6 +23,10 @@ export default (app: Application) => {
 
   router.get('/health', controller.health.show);
 
+  // The browser page and the client it logs in with; its scripts and styles are static files under /public/.
+  router.get('/', controller.frontend.index);
+  router.get('/frontend/config.json', controller.frontend.clientConfig);
+
   router.get('/api/currentUser', oAuth2Server.authenticate(), controller.user.current);
   router.get('/api/getUser', oAuth2Server.authenticate(), middleware.requireRole({ role: 'admin' }), controller.user.list);
 };

@@ -1,4 +1,6 @@
+import path from 'node:path';
 import type { EggAppConfig, EggAppInfo, PowerPartial } from 'egg';
+import { DEMO_CLIENT } from '../app/lib/demo';
 import { handleOAuthError, uncaughtErrors } from '../app/lib/errors';
 import type { ThrottleConfig } from '../app/lib/throttle';
 import type { TokenCacheOptions } from '../app/lib/tokenCache';
@@ -42,6 +44,21 @@ export interface BizConfig {
     /** Verified client secrets remembered per worker (keyed by the stored hash), so argon2 runs once per secret. */
     clientSecretCacheSize: number;
   };
+  /**
+   * The first-party client the browser page at / logs in with (handed to it by GET /frontend/config.json).
+   * A page cannot keep a secret: anyone can read this one. Empty = the page says none is configured.
+   */
+  frontend: {
+    clientId: string;
+    clientSecret: string;
+  };
+}
+
+/** FRONTEND_CLIENT_ID / FRONTEND_CLIENT_SECRET, else the demo client where demo data may exist. */
+function frontendClient(serverEnv: string, env: NodeJS.ProcessEnv = process.env): BizConfig['frontend'] {
+  if (env.FRONTEND_CLIENT_ID) return { clientId: env.FRONTEND_CLIENT_ID, clientSecret: env.FRONTEND_CLIENT_SECRET || '' };
+  if ([ 'local', 'unittest' ].includes(serverEnv)) return { clientId: DEMO_CLIENT.clientId, clientSecret: DEMO_CLIENT.secret };
+  return { clientId: '', clientSecret: '' };
 }
 
 export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => {
@@ -104,6 +121,25 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
       // Exact paths: egg-security's string form is a prefix match.
       ignore: (ctx: { path: string }) => CLIENT_AUTHENTICATED_POSTS.includes(ctx.path),
     },
+    // On every response of our routes (the page at /, and JSON, where it costs nothing). Scripts,
+    // styles and fetches only from this origin: no inline script, no eval, no other host. No
+    // `script-src`: egg-security would append a per-request nonce to it, which this page never needs;
+    // scripts fall back to default-src.
+    csp: {
+      enable: true,
+      policy: {
+        'default-src': "'self'",
+        'object-src': "'none'",
+        'base-uri': "'none'",
+        'form-action': "'self'",
+        'frame-ancestors': "'none'",
+      },
+    },
+  };
+
+  config.static = {
+    // Besides app/public under /public/: the browser build of qs, which the page's login form uses.
+    dirs: [{ prefix: '/vendor/qs/', dir: path.join(path.dirname(require.resolve('qs/package.json')), 'dist') }],
   };
 
   const bizConfig: BizConfig = {
@@ -136,6 +172,7 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
       tokenCache: { ttlMs: Number(process.env.OAUTH_TOKEN_CACHE_MS ?? 1000), max: 10000 },
       clientSecretCacheSize: 1000,
     },
+    frontend: frontendClient(appInfo.env),
   };
 
   return { ...config, ...bizConfig };

@@ -1,0 +1,284 @@
+/**
+ * The page's side of OAuth: the token call (login, refresh), logout (RFC 7009 revocation), and
+ * apiFetch(), the request wrapper that puts the Bearer token on every other call and keeps it fresh.
+ *
+ * Tokens live in IndexedDB, shared by the tabs of this origin (see "Browser demo" in the README).
+ * qs comes from this server as window.Qs (/vendor/qs/qs.js).
+ */
+
+/** The path the original front end posts its logins to (the same handler as /oauth/token). */
+const TOKEN_PATH = '/api/user/token';
+const REVOKE_PATH = '/oauth/revoke';
+const CONFIG_PATH = '/frontend/config.json';
+const REFRESH_LOCK = 'oauth2-demo.refresh';
+
+/** A refused or failed request: HTTP status (0: no answer at all), OAuth error code and description. */
+export class RequestError extends Error {
+  constructor(status, code, description, retryAfter = null) {
+    super(description || code || `HTTP ${status}`);
+    this.name = 'RequestError';
+    this.status = status;
+    this.code = code;
+    this.description = description;
+    /** Seconds to wait before trying again (Retry-After), or null. */
+    this.retryAfter = retryAfter;
+  }
+}
+
+/** The login is over (logged out, revoked, expired, or refreshed by a thief): sign in again. */
+export class SessionEndedError extends Error {
+  constructor() {
+    super('The session has ended');
+    this.name = 'SessionEndedError';
+  }
+}
+
+// ---- stored token ------------------------------------------------------------------------------
+// In IndexedDB, shared by the tabs of this origin. Not localStorage: the HTML standard leaves it
+// unsynchronised between tabs that run in different processes, so a tab could read a refresh token
+// that another tab has just spent. IndexedDB orders transactions: a read that starts after a write
+// has completed sees it.
+
+const DB_NAME = 'oauth2-demo';
+const STORE = 'tokens';
+const TOKEN_KEY = 'current';
+
+let databasePromise = null;
+
+function database() {
+  databasePromise ??= new Promise((resolve, reject) => {
+    const request = indexedDB.open(DB_NAME, 1);
+    request.onupgradeneeded = () => request.result.createObjectStore(STORE);
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  return databasePromise;
+}
+
+/** Runs one request on the token store in its own transaction; resolves once it has committed. */
+async function inStore(mode, action) {
+  const db = await database();
+  return new Promise((resolve, reject) => {
+    const transaction = db.transaction(STORE, mode);
+    const request = action(transaction.objectStore(STORE));
+    transaction.oncomplete = () => resolve(request.result);
+    transaction.onerror = transaction.onabort = () => reject(transaction.error);
+  });
+}
+
+/** The stored token: { access_token, refresh_token, expires_in, issued_at (ms) }, or null. */
+export async function storedToken() {
+  const token = await inStore('readonly', store => store.get(TOKEN_KEY));
+  return token && typeof token.access_token === 'string' ? token : null;
+}
+
+function storeToken(token) {
+  return inStore('readwrite', store => store.put(token, TOKEN_KEY));
+}
+
+// Tells the other tabs of this origin when the user signs in or out.
+const signInChannel = new BroadcastChannel('oauth2-demo.sign-in');
+
+async function forgetToken() {
+  await inStore('readwrite', store => store.delete(TOKEN_KEY));
+  signInChannel.postMessage({ signedIn: false });
+}
+
+/** Calls back with true or false when another tab signs in or out. */
+export function watchSignIn(callback) {
+  signInChannel.addEventListener('message', event => callback(event.data?.signedIn === true));
+}
+
+/**
+ * True when the access token should be refreshed before use: from its local issue time and
+ * expires_in, a tenth of its lifetime early (at most a minute), for clock drift and request time.
+ */
+function refreshDue(token, now = Date.now()) {
+  if (typeof token.expires_in !== 'number') return false;
+  const lifetime = token.expires_in * 1000;
+  return now >= token.issued_at + lifetime - Math.min(60_000, lifetime / 10);
+}
+
+// ---- HTTP --------------------------------------------------------------------------------------
+
+/** fetch(), with "no answer" (offline, DNS, refused connection, CORS) as a RequestError of status 0. */
+async function send(path, init) {
+  try {
+    return await fetch(path, { cache: 'no-store', ...init });
+  } catch {
+    throw new RequestError(0, 'network_error', 'The server could not be reached');
+  }
+}
+
+/** Retry-After (RFC 9110 §10.2.3): delay-seconds or an HTTP date; in seconds, or null. */
+function retryAfterSeconds(value) {
+  if (!value) return null;
+  if (/^\s*\d+\s*$/.test(value)) return Number(value);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? null : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}
+
+/** The RequestError for a response that is not 2xx; the body is { error, error_description } when JSON. */
+async function failure(res) {
+  let body = {};
+  try {
+    body = await res.json();
+  } catch {
+    // A proxy's HTML error page, or no body.
+  }
+  return new RequestError(res.status, body.error || '', body.error_description || '',
+    retryAfterSeconds(res.headers.get('Retry-After')));
+}
+
+// ---- the client --------------------------------------------------------------------------------
+
+let clientPromise = null;
+
+/** The first-party client { client_id, client_secret } from the server's configuration. */
+export function loadClient() {
+  if (!clientPromise) {
+    clientPromise = send(CONFIG_PATH, {}).then(async res => {
+      if (!res.ok) throw await failure(res);
+      return res.json();
+    });
+    // A failure is not remembered: the next call asks again.
+    clientPromise.catch(() => { clientPromise = null; });
+  }
+  return clientPromise;
+}
+
+/** RFC 6749 §2.3.1: client id and secret are form-encoded, then joined and base64-encoded. */
+function formEncode(value) {
+  return encodeURIComponent(value).replace(/%20/g, '+');
+}
+
+async function clientAuthorization() {
+  const { client_id: id, client_secret: secret } = await loadClient();
+  return `Basic ${btoa(`${formEncode(id)}:${formEncode(secret)}`)}`;
+}
+
+/** A form POST authenticated as the client (HTTP Basic): the token and revocation calls, never a Bearer. */
+async function clientPost(path, params) {
+  return send(path, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/x-www-form-urlencoded',
+      Authorization: await clientAuthorization(),
+    },
+    body: window.Qs.stringify(params),
+  });
+}
+
+/** Asks the token endpoint; returns the token with its local issue time (before the request left). */
+async function requestToken(params) {
+  const issuedAt = Date.now();
+  const res = await clientPost(TOKEN_PATH, params);
+  if (!res.ok) throw await failure(res);
+  const body = await res.json();
+  return {
+    access_token: body.access_token,
+    refresh_token: body.refresh_token ?? null,
+    expires_in: body.expires_in,
+    issued_at: issuedAt,
+  };
+}
+
+// ---- login, refresh, logout --------------------------------------------------------------------
+
+/** The password grant, with the very body of the original front end. */
+export async function login(username, password) {
+  const token = await requestToken({ username, password, grant_type: 'password' });
+  await storeToken(token);
+  signInChannel.postMessage({ signedIn: true });
+  return token;
+}
+
+/**
+ * Runs fn while holding the refresh lock of this origin: one tab at a time refreshes or logs out.
+ * Web Locks exist in secure contexts only (https, http://localhost, http://127.0.0.1); elsewhere
+ * tabs are not coordinated (set OAUTH_REFRESH_GRACE_SECONDS on the server).
+ */
+function withRefreshLock(fn) {
+  return navigator.locks ? navigator.locks.request(REFRESH_LOCK, fn) : fn();
+}
+
+let refreshing = null;
+
+/**
+ * A usable token in place of `stale`. A refresh token works once: presenting it again revokes the
+ * whole login (RFC 9700 §4.14.2). So, in this tab, every caller shares one refresh in flight; across
+ * tabs, refreshes take turns under a Web Lock, and the stored token is read again once the lock is
+ * held, since another tab may have refreshed it meanwhile.
+ */
+function refreshToken(stale) {
+  refreshing ??= withRefreshLock(async () => {
+    const current = await storedToken();
+    if (!current) throw new SessionEndedError();
+    if (current.access_token !== stale.access_token) return current;
+    if (!current.refresh_token) {
+      await forgetToken();
+      throw new SessionEndedError();
+    }
+    try {
+      const next = await requestToken({ grant_type: 'refresh_token', refresh_token: current.refresh_token });
+      await storeToken(next);
+      return next;
+    } catch (err) {
+      // invalid_grant (revoked, expired, spent) or invalid_client: this login cannot be continued.
+      // Anything else (429, 5xx, no network) is passing: keep the token, the next call tries again.
+      if (err.status === 400 || err.status === 401) {
+        await forgetToken();
+        throw new SessionEndedError();
+      }
+      throw err;
+    }
+  }).finally(() => {
+    refreshing = null;
+  });
+  return refreshing;
+}
+
+function withBearer(init, token) {
+  const headers = new Headers(init.headers);
+  headers.set('Authorization', `Bearer ${token.access_token}`);
+  return { ...init, headers };
+}
+
+/**
+ * The request wrapper for the API: adds `Authorization: Bearer …`, refreshes the token before it
+ * expires, and after a 401 refreshes and retries once. Returns the JSON body of a 2xx answer.
+ */
+export async function apiFetch(path, init = {}) {
+  let token = await storedToken();
+  if (!token) throw new SessionEndedError();
+  if (refreshDue(token)) token = await refreshToken(token);
+  let res = await send(path, withBearer(init, token));
+  if (res.status === 401) {
+    // Revoked, or expired sooner than computed locally (a changed clock): one refresh, one retry.
+    token = await refreshToken(token);
+    res = await send(path, withBearer(init, token));
+    if (res.status === 401) {
+      await forgetToken();
+      throw new SessionEndedError();
+    }
+  }
+  if (!res.ok) throw await failure(res);
+  return res.json();
+}
+
+/**
+ * Logout: forgets the token here and revokes it on the server. Revoking the refresh token (else the
+ * access token) ends the whole login, in every tab. Under the refresh lock, so that no refresh in
+ * another tab is half-way. Throws when the server could not be told; the token is forgotten anyway.
+ */
+export async function logout() {
+  await withRefreshLock(async () => {
+    const token = await storedToken();
+    if (!token) return;
+    await forgetToken();
+    const res = await clientPost(REVOKE_PATH, token.refresh_token
+      ? { token: token.refresh_token, token_type_hint: 'refresh_token' }
+      : { token: token.access_token, token_type_hint: 'access_token' });
+    if (!res.ok) throw await failure(res);
+  });
+}
