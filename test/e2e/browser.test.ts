@@ -1,0 +1,343 @@
+import { strict as assert } from 'node:assert';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { app, mock } from 'egg-mock/bootstrap';
+import { type Browser, type BrowserContext, type Page, type Route, chromium } from 'playwright-core';
+import { DEMO_CLIENT, DEMO_USER, loadDemoData } from '../../app/lib/demo';
+import { USER, basic, bearer, createClient, createUser, refresh } from '../helpers';
+
+/** Debian's Chromium; a browser is never downloaded. */
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const CHROMIUM_FLAGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run',
+];
+/** Git-ignored. */
+const SCREENSHOTS = path.join(__dirname, 'screenshots');
+const DEMO_AUTH = basic(DEMO_CLIENT.clientId, DEMO_CLIENT.secret);
+/** A first-party client whose access tokens live 3 seconds: long enough to sign in, short enough to wait out. */
+const SHORT_LIVED = { clientId: 'e2e_spa', secret: 'e2e-spa-secret', grants: [ 'password', 'refresh_token' ], accessTokenLifetime: 3 };
+
+/** What the page keeps (app/public/api.js). */
+interface StoredToken {
+  access_token: string;
+  refresh_token: string | null;
+  expires_in: number;
+  issued_at: number;
+}
+
+/** A request of the page to the server's API or OAuth endpoints, with its answer's status. */
+interface Exchange {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string | null;
+  status: number;
+  retryAfter: string | undefined;
+}
+
+/**
+ * Records the API and OAuth exchanges of every page of the context, in the order of their answers.
+ * Request headers arrive a moment later: await `headersRecorded()` before reading them.
+ */
+function recordExchanges(context: BrowserContext): { exchanges: Exchange[]; headersRecorded: () => Promise<void> } {
+  const exchanges: Exchange[] = [];
+  const pending: Promise<void>[] = [];
+  context.on('response', response => {
+    const request = response.request();
+    const { pathname } = new URL(request.url());
+    if (!/^\/(api|oauth)\//.test(pathname)) return;
+    const exchange: Exchange = {
+      method: request.method(), path: pathname, headers: {}, body: request.postData(), status: response.status(),
+      retryAfter: response.headers()['retry-after'],
+    };
+    exchanges.push(exchange);
+    pending.push(request.allHeaders().then(headers => { exchange.headers = headers; }));
+  });
+  return { exchanges, headersRecorded: async () => { await Promise.all(pending); } };
+}
+
+function grantType(exchange: Exchange): string | null {
+  return new URLSearchParams(exchange.body ?? '').get('grant_type');
+}
+
+/** The token the page holds, read through its own module (the same instance the page runs). */
+function storedToken(page: Page): Promise<StoredToken | null> {
+  return page.evaluate<StoredToken | null>('import("/public/api.js").then(api => api.storedToken())');
+}
+
+async function signIn(page: Page, username: string, password: string) {
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** Waits for the signed-in view of this user, with every call of its loading answered. */
+async function signedIn(page: Page, username: string) {
+  await page.getByRole('heading', { name: `Signed in as ${username}` }).waitFor();
+  await page.waitForFunction(() => document.getElementById('account')?.getAttribute('aria-busy') === null);
+}
+
+async function apiStatus(token: string): Promise<number> {
+  return (await bearer(app, '/api/currentUser', token)).status;
+}
+
+async function grantRevocation(): Promise<string | null> {
+  const [ grant ] = await app.mysql.query('SELECT revoke_reason FROM oauth_grants');
+  return grant.revoke_reason;
+}
+
+describe('[GET /] the browser front end, in Chromium', () => {
+  let server: http.Server;
+  let origin: string;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let exchanges: Exchange[];
+  let headersRecorded: () => Promise<void>;
+  /** Uncaught exceptions and CSP violations of any page: there must be none. */
+  let pageFaults: string[];
+
+  before(async () => {
+    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+    server = http.createServer(app.callback());
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, chromiumSandbox: false, args: CHROMIUM_FLAGS });
+    await mkdir(SCREENSHOTS, { recursive: true });
+  });
+
+  after(async () => {
+    await browser?.close();
+    server?.closeAllConnections();
+    await new Promise(resolve => server?.close(resolve));
+  });
+
+  beforeEach(async () => {
+    await loadDemoData(app.services);
+    context = await browser.newContext();
+    context.setDefaultTimeout(10_000);
+    ({ exchanges, headersRecorded } = recordExchanges(context));
+    pageFaults = [];
+    context.on('page', watched => {
+      watched.on('pageerror', err => pageFaults.push(`uncaught: ${err.message}`));
+      watched.on('console', msg => {
+        if (/Content Security Policy/i.test(msg.text())) pageFaults.push(msg.text());
+      });
+    });
+    page = await context.newPage();
+  });
+
+  afterEach(async () => {
+    await context.close();
+    mock.restore();
+    assert.deepEqual(pageFaults, []);
+  });
+
+  it('should sign in with the original front end\'s token request, then show the user and the admin-only user list with Bearer calls', async () => {
+    const pageResponse = await page.goto(origin);
+    assert.match(pageResponse?.headers()['content-security-policy'] ?? '', /default-src 'self'/);
+    await signIn(page, DEMO_USER.username, DEMO_USER.password);
+    await signedIn(page, 'demo');
+    await page.getByRole('cell', { name: 'demo', exact: true }).waitFor();
+
+    await headersRecorded();
+    const [ login ] = exchanges.filter(e => e.path === '/api/user/token');
+    assert.equal(login.method, 'POST');
+    assert.equal(login.headers['content-type'], 'application/x-www-form-urlencoded');
+    assert.equal(login.headers.authorization, 'Basic bXlfYXBwOm15X3NlY3JldA==');
+    assert.equal(login.body, 'username=demo&password=demo-password&grant_type=password');
+    assert.equal(login.status, 200);
+
+    const token = await storedToken(page);
+    assert.ok(token, 'the page keeps the token');
+    assert.ok(Math.abs(token.issued_at - Date.now()) < 10_000, 'with its issue time');
+    const apiCalls = exchanges.filter(e => e.path.startsWith('/api/') && e.path !== '/api/user/token');
+    assert.deepEqual(apiCalls.map(e => [ e.path, e.status ]), [[ '/api/currentUser', 200 ], [ '/api/getUser', 200 ]]);
+    for (const call of apiCalls) assert.equal(call.headers.authorization, `Bearer ${token.access_token}`);
+
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'account-heading', 'focus moves to the signed-in view');
+    assert.equal(await page.getByRole('region', { name: /All users/ }).isVisible(), true);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'signed-in-admin.png'), fullPage: true });
+
+    // A reload keeps the login.
+    await page.reload();
+    await signedIn(page, 'demo');
+  });
+
+  it('should refresh an expiring access token silently, once, for parallel calls in one tab and for a second tab', async () => {
+    await createClient(app, SHORT_LIVED);
+    mock(app.config.frontend, 'clientId', SHORT_LIVED.clientId);
+    mock(app.config.frontend, 'clientSecret', SHORT_LIVED.secret);
+    await page.goto(origin);
+    await signIn(page, DEMO_USER.username, DEMO_USER.password);
+    await signedIn(page, 'demo');
+    const first = await storedToken(page);
+    assert.ok(first);
+    assert.ok(first.expires_in <= 3, `expires_in ${first.expires_in}`);
+
+    // A slow refresh, so that every caller below asks for a token while it is in flight.
+    await context.route('**/api/user/token', async route => {
+      if (new URLSearchParams(route.request().postData() ?? '').get('grant_type') === 'refresh_token') await sleep(1000);
+      await route.continue();
+    });
+    await sleep(first.issued_at + first.expires_in * 1000 + 200 - Date.now());
+    const secondTab = await context.newPage();
+    await Promise.all([
+      // three calls at once in the first tab...
+      page.evaluate(`import("/public/api.js").then(api => Promise.all([
+        api.apiFetch("/api/currentUser"), api.apiFetch("/api/currentUser"), api.apiFetch("/api/getUser")]))`),
+      page.getByRole('button', { name: 'Reload' }).click(),
+      // ...while a second tab opens with the same expired token
+      secondTab.goto(origin).then(() => signedIn(secondTab, 'demo')),
+    ]);
+    await signedIn(page, 'demo');
+
+    await headersRecorded();
+    const refreshes = exchanges.filter(e => grantType(e) === 'refresh_token');
+    assert.equal(refreshes.length, 1, 'one refresh for all of them');
+    assert.equal(refreshes[0].status, 200);
+    assert.deepEqual(exchanges.filter(e => e.status === 401), [], 'proactive: no call was refused first');
+    const second = await storedToken(secondTab);
+    assert.ok(second);
+    assert.notEqual(second.access_token, first.access_token);
+    assert.deepEqual(await storedToken(page), second, 'both tabs hold the new token');
+    for (const call of exchanges.filter(e => e.path.startsWith('/api/') && e.path !== '/api/user/token' && e.headers.authorization !== `Bearer ${first.access_token}`)) {
+      assert.equal(call.headers.authorization, `Bearer ${second.access_token}`);
+    }
+    assert.equal(await page.locator('#message').textContent(), '', 'silently: no message');
+    assert.equal(await grantRevocation(), null, 'no refresh token was presented twice: the login lives');
+    assert.equal(await apiStatus(first.access_token), 401, 'the old access token was rotated out');
+    assert.equal(await apiStatus(second.access_token), 200);
+  });
+
+  it('should refresh and retry once when the server refuses an access token that had not expired locally (401)', async () => {
+    await page.goto(origin);
+    await signIn(page, DEMO_USER.username, DEMO_USER.password);
+    await signedIn(page, 'demo');
+    const first = await storedToken(page);
+    assert.ok(first);
+    await app.mysql.query('UPDATE oauth_tokens SET access_token_expires_at = ?', [ new Date(Date.now() - 1000) ]);
+    exchanges.length = 0;
+
+    await page.getByRole('button', { name: 'Reload' }).click();
+    await signedIn(page, 'demo');
+
+    await headersRecorded();
+    assert.deepEqual(exchanges.map(e => [ e.path, grantType(e), e.status ]), [
+      [ '/api/currentUser', null, 401 ],
+      [ '/api/user/token', 'refresh_token', 200 ],
+      [ '/api/currentUser', null, 200 ],
+      [ '/api/getUser', null, 200 ],
+    ]);
+    const second = await storedToken(page);
+    assert.ok(second);
+    assert.equal(exchanges[2].headers.authorization, `Bearer ${second.access_token}`);
+    assert.equal(await page.locator('#message').textContent(), '');
+  });
+
+  it('should not show the user list to a user without the admin role, nor ask for it', async () => {
+    await createUser(app, { username: 'bob', email: 'bob@example.com' });
+    await page.goto(origin);
+    await signIn(page, 'bob', USER.password);
+    await signedIn(page, 'bob');
+    assert.equal(await page.locator('#users').isVisible(), false);
+    assert.equal(await page.getByRole('table').count(), 0);
+    assert.deepEqual(exchanges.filter(e => e.path === '/api/getUser'), []);
+  });
+
+  it('should say when the username or password is wrong, mark the fields and keep no token', async () => {
+    await page.goto(origin);
+    await signIn(page, DEMO_USER.username, 'not-the-password');
+    const alert = page.getByRole('alert');
+    await alert.filter({ hasText: 'Wrong username or password.' }).waitFor();
+    assert.equal(await alert.textContent(), 'Wrong username or password.');
+    assert.equal(await page.getByLabel('Password').inputValue(), '', 'the wrong password is cleared');
+    assert.equal(await page.getByLabel('Password').getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'password', 'focus returns to the password');
+    assert.equal(await storedToken(page), null);
+    assert.equal(await page.getByRole('heading', { name: /Signed in/ }).count(), 0);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'wrong-password.png'), fullPage: true });
+  });
+
+  it('should show the server\'s throttling: the wait from Retry-After, and no new attempt before it', async () => {
+    // Blocked after one failure, rather than the five of the default policy.
+    mock(app.config.oauth.throttle, 'userIp', { threshold: 1, windowSeconds: 900, stepSeconds: 30, maxBlockSeconds: 900 });
+    await page.goto(origin);
+    await signIn(page, DEMO_USER.username, 'not-the-password');
+    await page.getByRole('alert').filter({ hasText: 'Wrong username or password.' }).waitFor();
+    await signIn(page, DEMO_USER.username, DEMO_USER.password);
+    await page.getByRole('alert').filter({ hasText: 'Too many attempts.' }).waitFor();
+
+    const throttled = exchanges.filter(e => e.status === 429);
+    assert.equal(throttled.length, 1);
+    assert.match(throttled[0].retryAfter ?? '', /^[1-9]\d*$/);
+    assert.equal(await page.getByRole('alert').textContent(), `Too many attempts. Try again in ${throttled[0].retryAfter} seconds.`);
+    assert.equal(await page.getByRole('button', { name: 'Sign in' }).isDisabled(), true);
+    assert.equal(await storedToken(page), null);
+  });
+
+  it('should show a message for server errors and network failures', async () => {
+    const cases: [string, (route: Route) => Promise<void>, string][] = [
+      [ '503', route => route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":"temporarily_unavailable","error_description":"x"}' }),
+        'The server could not answer (error 503). Try again in a moment.' ],
+      [ '502 from a proxy, not JSON', route => route.fulfill({ status: 502, contentType: 'text/html', body: '<h1>Bad gateway</h1>' }),
+        'The server could not answer (error 502). Try again in a moment.' ],
+      [ 'no answer', route => route.abort('connectionrefused'),
+        'Cannot reach the server. Check your connection and try again.' ],
+    ];
+    for (const [ name, answer, text ] of cases) {
+      await page.route('**/api/user/token', answer);
+      await page.goto(origin);
+      await signIn(page, DEMO_USER.username, DEMO_USER.password);
+      await page.getByRole('alert').filter({ hasText: text }).waitFor();
+      assert.equal(await page.getByRole('alert').textContent(), text, name);
+      assert.equal(await page.getByRole('button', { name: 'Sign in' }).isEnabled(), true, `${name}: one may try again`);
+      await page.unrouteAll();
+    }
+  });
+
+  it('should say so, and offer no sign-in, when the server has no browser client configured', async () => {
+    mock(app.config.frontend, 'clientId', '');
+    await page.goto(origin);
+    const text = 'This server has no browser client configured (FRONTEND_CLIENT_ID, FRONTEND_CLIENT_SECRET).';
+    await page.getByRole('alert').filter({ hasText: text }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Sign in' }).isDisabled(), true);
+  });
+
+  it('should sign out: revoke the login on the server, forget the token in every tab and show the form', async () => {
+    await page.goto(origin);
+    await signIn(page, DEMO_USER.username, DEMO_USER.password);
+    await signedIn(page, 'demo');
+    const token = await storedToken(page);
+    assert.ok(token?.refresh_token);
+    const secondTab = await context.newPage();
+    await secondTab.goto(origin);
+    await signedIn(secondTab, 'demo');
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('status').filter({ hasText: 'You are signed out.' }).waitFor();
+    await page.getByLabel('Username').waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'username');
+
+    await headersRecorded();
+    const [ revoke ] = exchanges.filter(e => e.path === '/oauth/revoke');
+    assert.equal(revoke.headers.authorization, DEMO_AUTH);
+    assert.equal(revoke.headers.authorization?.startsWith('Bearer'), false);
+    assert.deepEqual(Object.fromEntries(new URLSearchParams(revoke.body ?? '')), { token: token.refresh_token, token_type_hint: 'refresh_token' });
+    assert.equal(revoke.status, 200);
+    assert.equal(await storedToken(page), null);
+
+    // The other tab follows.
+    await secondTab.getByRole('status').filter({ hasText: 'You were signed out in another tab.' }).waitFor();
+    assert.equal(await secondTab.getByLabel('Username').isVisible(), true);
+
+    // And the server no longer takes the old tokens.
+    assert.equal(await apiStatus(token.access_token), 401);
+    assert.equal((await refresh(app, token.refresh_token, {}, DEMO_AUTH)).body.error, 'invalid_grant');
+    assert.equal(await grantRevocation(), 'logout');
+  });
+});
