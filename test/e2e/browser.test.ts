@@ -221,6 +221,8 @@ describe('[GET /] the browser front end, in Chromium', () => {
     const first = await storedToken(page);
     assert.ok(first);
     await app.mysql.query('UPDATE oauth_tokens SET access_token_expires_at = ?', [ new Date(Date.now() - 1000) ]);
+    // The worker trusts a looked-up token for up to oauth.tokenCache.ttlMs (1 s) before asking MySQL again.
+    await sleep(app.config.oauth.tokenCache.ttlMs + 100);
     exchanges.length = 0;
 
     await page.getByRole('button', { name: 'Reload' }).click();
