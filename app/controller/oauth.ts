@@ -1,10 +1,10 @@
 import { Controller } from 'egg';
 import { InvalidRequestError, UnauthorizedClientError } from 'oauth2-server';
 import { authenticateClient, formParameters } from '../lib/clientAuth';
+import { NO_STORE } from '../lib/errors';
 import { type FoundToken, expiresAt, findToken, isActive } from '../lib/tokenState';
 import type { OAuthClient } from '../repository/ClientRepository';
 
-const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
 
 function epochSeconds(date: Date): number {
   return Math.floor(date.getTime() / 1000);

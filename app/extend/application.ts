@@ -20,7 +20,7 @@ export default {
   /** Brute-force throttling of the token endpoint (config.oauth.throttle). */
   get loginThrottle(): LoginThrottle {
     const app = this as unknown as App;
-    app[THROTTLE] ??= new LoginThrottle(app.services.throttle, app.config.oauth.throttle);
+    app[THROTTLE] ??= new LoginThrottle(app.services.throttle, app.config.oauth.throttle, app.config.keys);
     return app[THROTTLE];
   },
 

@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { canonicalUsername } from './throttle';
 
 /** Security events of the audit log (one JSON object per line, logs/…/audit.log). */
 export type AuditEvent =
@@ -24,8 +25,11 @@ export function auditLine(event: AuditEvent, fields: AuditFields, now = new Date
   return JSON.stringify({ time: now.toISOString(), event, ...fields });
 }
 
-/** Correlates attempts on one unknown username without writing what was typed. */
-export function usernameHash(username: string): string {
-  return createHash('sha256').update(username.trim().toLowerCase(), 'utf8').digest('hex')
+/**
+ * Correlates attempts on one unknown username without writing what was typed (often a password):
+ * an HMAC under the app's key, so that it cannot be checked against guesses without the key.
+ */
+export function usernameHash(username: string, secret: string): string {
+  return createHmac('sha256', secret).update(canonicalUsername(username), 'utf8').digest('hex')
     .slice(0, 16);
 }

@@ -2,6 +2,7 @@ import auth from 'basic-auth';
 import type { Context } from 'egg';
 import { InvalidClientError, InvalidRequestError } from 'oauth2-server';
 import type { OAuthClient } from '../repository/ClientRepository';
+import { TooManyRequestsError } from './errors';
 
 /**
  * Names the first body parameter that is not a single string: RFC 6749 §3.2 forbids repeating a
@@ -54,11 +55,20 @@ export function invalidClient(): InvalidClientError {
  * (client_secret_post). RFC 7009 §2.1 and RFC 7662 §2.1 require it.
  */
 export async function authenticateClient(ctx: Context, params: Record<string, string>): Promise<OAuthClient> {
+  const { app } = ctx;
   const header = ctx.get('authorization');
   const basic = basicCredentials(header);
   const clientId = header ? basic?.clientId : params.client_id;
   const secret = header ? basic?.secret : params.client_secret;
-  const client = clientId && secret ? await ctx.app.services.accounts.authenticateClient(clientId, secret) : null;
-  if (!client) throw invalidClient();
+  if (!clientId || !secret) throw invalidClient();
+  // The same brute-force throttling as on the token endpoint: no endpoint is a free guessing oracle.
+  const { retryAfter, reservation } = await app.loginThrottle.begin({ ip: ctx.ip, clientId });
+  if (retryAfter > 0) throw new TooManyRequestsError(retryAfter);
+  const client = await app.services.accounts.authenticateClient(clientId, secret);
+  if (reservation) await app.loginThrottle.settle(reservation, { clientFailed: !client });
+  if (!client) {
+    app.audit('client_auth_failure', { clientId });
+    throw invalidClient();
+  }
   return client;
 }

@@ -18,6 +18,16 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return e.inner ? isDatabaseUnavailable(e.inner) : false;
 }
 
+/** For every answer that carries or refuses a credential (RFC 6749 §5.1). */
+export const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
+
+/** 429: too many failed attempts (brute-force throttling); `Retry-After` says for how long. */
+export class TooManyRequestsError extends OAuthError {
+  constructor(readonly retryAfter: number) {
+    super(`Too many failed attempts: retry in ${retryAfter} seconds`, { code: 429, name: 'too_many_requests' });
+  }
+}
+
 export interface ErrorBody {
   error: string;
   error_description: string;
@@ -52,7 +62,8 @@ interface EngineResponse {
  */
 export function handleOAuthError(ctx: Context, err: Error, response?: EngineResponse): void {
   if (response) ctx.set(response.headers);
-  ctx.set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
+  ctx.set(NO_STORE);
+  if (err instanceof TooManyRequestsError) ctx.set('Retry-After', String(err.retryAfter));
   if (!(err instanceof OAuthError) || err instanceof ServerError || err.code >= 500) {
     respondServerFailure(ctx, err);
     return;

@@ -1,13 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context } from 'egg';
-import { basicCredentials } from '../lib/clientAuth';
 import { type LoginFailure, usernameHash } from '../lib/audit';
-import type { LoginAttempt } from '../lib/throttle';
+import { basicCredentials } from '../lib/clientAuth';
+import { TooManyRequestsError } from '../lib/errors';
+import type { Attempt, Outcome } from '../lib/throttle';
 import type { User } from '../repository/UserRepository';
 
 type LoginOutcome = { user: User } | { failure: LoginFailure; userId?: number };
 
-function attemptOf(ctx: Context): LoginAttempt {
+function attemptOf(ctx: Context): Attempt {
   const body: Record<string, string> = ctx.request.body ?? {};
   const basic = basicCredentials(ctx.get('authorization'));
   return {
@@ -18,11 +19,11 @@ function attemptOf(ctx: Context): LoginAttempt {
 }
 
 /**
- * Around the token endpoint: refuses throttled attempts (429 + Retry-After) before any password is
- * checked, counts failed user and client authentications, resets a user's counters on success,
- * writes the audit trail, and makes every failed or throttled answer take at least
- * `oauth.minFailureMs`, so that its timing tells nothing (unknown user, wrong password, disabled
- * user, bcrypt or argon2 hash, throttled).
+ * Around the token endpoint: counts the attempt before any password or secret is checked and
+ * refuses it while throttled (429 + Retry-After), settles the count once the engine has answered
+ * (failures stay counted, a right password clears the user's counters), writes the audit trail, and
+ * makes every failed or throttled answer take at least `oauth.minFailureMs`, so that its timing tells
+ * nothing (unknown user, wrong password, disabled user, bcrypt or argon2 hash, throttled).
  */
 export default () => async function loginGuard(ctx: Context, next: () => Promise<void>) {
   const { app } = ctx;
@@ -30,37 +31,33 @@ export default () => async function loginGuard(ctx: Context, next: () => Promise
   const attempt = attemptOf(ctx);
   const pad = () => sleep(Math.max(0, app.config.oauth.minFailureMs - (Date.now() - started)));
 
-  const { retryAfter, userCounters } = await app.loginThrottle.check(attempt);
+  const { retryAfter, reservation } = await app.loginThrottle.begin(attempt);
   if (retryAfter > 0) {
     app.audit('throttled', { clientId: attempt.clientId, retryAfter });
     await pad();
-    ctx.status = 429;
-    ctx.set({ 'Retry-After': String(retryAfter), 'Cache-Control': 'no-store', Pragma: 'no-cache' });
-    ctx.body = { error: 'too_many_requests', error_description: `Too many failed attempts: retry in ${retryAfter} seconds` };
-    return;
+    throw new TooManyRequestsError(retryAfter);
   }
 
   await next();
 
-  const outcome: LoginOutcome | undefined = ctx.state.loginOutcome;
+  const login: LoginOutcome | undefined = ctx.state.loginOutcome;
   const error: string | undefined = ctx.body?.error;
-  if (ctx.status === 200) {
-    if (outcome && 'user' in outcome) {
-      if (userCounters) await app.loginThrottle.recordSuccess(attempt);
-      app.audit('login_success', { clientId: attempt.clientId, userId: outcome.user.id });
-    }
-  } else if (error === 'invalid_grant' && outcome && 'failure' in outcome) {
-    await app.loginThrottle.recordUserFailure(attempt);
+  const outcome: Outcome = {};
+  if (ctx.status === 200 && login && 'user' in login) {
+    outcome.userSucceeded = true;
+    app.audit('login_success', { clientId: attempt.clientId, userId: login.user.id });
+  } else if (error === 'invalid_grant' && login && 'failure' in login) {
+    outcome.userFailed = true;
     app.audit('login_failure', {
       clientId: attempt.clientId,
-      reason: outcome.failure,
-      userId: outcome.userId ?? null,
-      usernameHash: outcome.failure === 'unknown_user' && attempt.username ? usernameHash(attempt.username) : undefined,
+      reason: login.failure,
+      userId: login.userId ?? null,
+      usernameHash: login.failure === 'unknown_user' && attempt.username ? usernameHash(attempt.username, app.config.keys) : undefined,
     });
-    await pad();
   } else if (error === 'invalid_client') {
-    await app.loginThrottle.recordClientFailure(attempt);
+    outcome.clientFailed = true;
     app.audit('client_auth_failure', { clientId: attempt.clientId });
-    await pad();
   }
+  if (reservation) await app.loginThrottle.settle(reservation, outcome);
+  if (outcome.userFailed || outcome.clientFailed) await pad();
 };

@@ -2,53 +2,71 @@ import type { RDSClient } from '@eggjs/rds';
 
 /** How one kind of failure is counted and blocked. */
 export interface ThrottlePolicy {
-  /** Failures within `windowSeconds` before the key is blocked. */
+  /** Failures within `windowSeconds` that start a block. */
   threshold: number;
   windowSeconds: number;
-  /** Each failure at or over the threshold blocks for `stepSeconds` more than the last, up to `maxBlockSeconds`. */
+  /** The first block lasts `stepSeconds`, each further failure `stepSeconds` more, up to `maxBlockSeconds`. */
   stepSeconds: number;
   maxBlockSeconds: number;
 }
 
+export interface Counter {
+  failures: number;
+  windowStartedAt: Date;
+  blockedUntil: Date | null;
+}
+
+interface CounterRow {
+  throttle_key: string;
+  failures: number;
+  window_started_at: Date;
+  blocked_until: Date | null;
+}
+
+/** What to do with each counter: write it, or delete it. */
+export type CounterChange = Counter | 'delete';
+
 export class ThrottleRepository {
   constructor(private readonly db: RDSClient) {}
 
-  /** The counters of these keys that exist: key → blocked until (null: counting, not blocked). */
-  async findCounters(keys: string[]): Promise<Map<string, Date | null>> {
-    if (keys.length === 0) return new Map();
-    const rows: Array<{ throttle_key: string; blocked_until: Date | null }> = await this.db.query(
-      'SELECT throttle_key, blocked_until FROM auth_throttle WHERE throttle_key IN (?)',
-      [ keys ],
-    );
-    return new Map(rows.map(row => [ row.throttle_key, row.blocked_until ]));
-  }
-
   /**
-   * Counts one failure, atomically (one statement, safe across workers and hosts): a new window when
-   * the last one has passed, and a block of step × (failures − threshold + 1), capped, once the count
-   * reaches the threshold.
+   * Reads the counters of these keys under row locks, lets `decide` compute their new values, and
+   * writes them, in one transaction: concurrent attempts on one key are serialised, none is lost.
+   * A key without a counter yet gets one with 0 failures first, so that there is a row to lock; the
+   * upsert takes the exclusive locks at once (INSERT IGNORE would take shared ones, and two attempts
+   * each waiting to upgrade would deadlock), in key order.
    */
-  async saveFailure(key: string, policy: ThrottlePolicy, now: Date): Promise<void> {
-    const windowStart = new Date(now.getTime() - policy.windowSeconds * 1000);
-    await this.db.query(
-      `INSERT INTO auth_throttle (throttle_key, failures, window_started_at, blocked_until)
-         VALUES (?, 1, ?, IF(1 >= ?, DATE_ADD(?, INTERVAL LEAST(?, ?) SECOND), NULL))
-       ON DUPLICATE KEY UPDATE
-         failures = IF(window_started_at < ?, 1, failures + 1),
-         window_started_at = IF(failures = 1, ?, window_started_at),
-         blocked_until = IF(failures >= ?,
-           DATE_ADD(?, INTERVAL LEAST(? * (CAST(failures AS SIGNED) - ? + 1), ?) SECOND),
-           blocked_until)`,
-      [
-        key, now, policy.threshold, now, policy.stepSeconds, policy.maxBlockSeconds,
-        windowStart, now,
-        policy.threshold, now, policy.stepSeconds, policy.threshold, policy.maxBlockSeconds,
-      ],
-    );
-  }
-
-  async removeKeys(keys: string[]): Promise<void> {
-    if (keys.length > 0) await this.db.query('DELETE FROM auth_throttle WHERE throttle_key IN (?)', [ keys ]);
+  async updateCounters<T>(
+    keys: string[], now: Date,
+    decide: (counters: Map<string, Counter>) => { changes: Map<string, CounterChange>; result: T },
+  ): Promise<T> {
+    return this.db.beginTransactionScope(async conn => {
+      await conn.query(
+        'INSERT INTO auth_throttle (throttle_key, failures, window_started_at) VALUES ? ON DUPLICATE KEY UPDATE failures = failures',
+        [ [ ...keys ].sort().map(key => [ key, 0, now ]) ],
+      );
+      const rows: CounterRow[] = await conn.query(
+        'SELECT throttle_key, failures, window_started_at, blocked_until FROM auth_throttle WHERE throttle_key IN (?) FOR UPDATE',
+        [ keys ],
+      );
+      const counters = new Map(rows.map(row => [ row.throttle_key, {
+        failures: row.failures,
+        windowStartedAt: row.window_started_at,
+        blockedUntil: row.blocked_until,
+      }]));
+      const { changes, result } = decide(counters);
+      for (const [ key, change ] of changes) {
+        if (change === 'delete') {
+          await conn.query('DELETE FROM auth_throttle WHERE throttle_key = ?', [ key ]);
+        } else {
+          await conn.query(
+            'UPDATE auth_throttle SET failures = ?, window_started_at = ?, blocked_until = ? WHERE throttle_key = ?',
+            [ change.failures, change.windowStartedAt, change.blockedUntil, key ],
+          );
+        }
+      }
+      return result;
+    });
   }
 
   /** Deletes up to `limit` counters whose window started before `before` and that block nothing. */

@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import { app, mock } from 'egg-mock/bootstrap';
 import bcrypt from 'bcrypt';
 import type { ThrottlePolicy } from '../../app/repository/ThrottleRepository';
-import { CLIENT, USER, basic, createClient, createUser, tokenRequest } from '../helpers';
+import { CLIENT, USER, basic, clientPost, createClient, createUser, tokenRequest } from '../helpers';
+import { canonicalUsername, ipSubject } from '../../app/lib/throttle';
 
 const OFF: ThrottlePolicy = { threshold: 1000, windowSeconds: 3600, stepSeconds: 60, maxBlockSeconds: 900 };
 
@@ -11,8 +12,8 @@ function policy(threshold: number, stepSeconds = 60, maxBlockSeconds = 900): Thr
 }
 
 /** Only the named policies count; the others are out of reach. */
-function usePolicies(policies: Partial<Record<'userIp' | 'user' | 'ip' | 'client', ThrottlePolicy>>) {
-  for (const name of [ 'userIp', 'user', 'ip', 'client' ] as const) {
+function usePolicies(policies: Partial<Record<'userIp' | 'user' | 'ip' | 'clientIp', ThrottlePolicy>>) {
+  for (const name of [ 'userIp', 'user', 'ip', 'clientIp' ] as const) {
     mock(app.config.oauth.throttle, name, policies[name] ?? OFF);
   }
 }
@@ -74,12 +75,45 @@ describe('brute-force throttling of the token endpoint', () => {
     assert.equal((await attempt(USER.password, '10.0.2.2')).status, 200);
   });
 
-  it('locks a client id whose secret is being guessed, the right secret included', async () => {
-    usePolicies({ client: policy(3) });
+  it('locks a client id whose secret is being guessed from one IP, the right secret included', async () => {
+    usePolicies({ clientIp: policy(3) });
     for (let i = 0; i < 3; i++) {
-      assert.equal((await attempt(USER.password, `10.0.3.${i}`, USER.username, basic(CLIENT.clientId, `guess${i}`))).status, 401);
+      assert.equal((await attempt(USER.password, '10.0.3.1', USER.username, basic(CLIENT.clientId, `guess${i}`))).status, 401);
     }
-    assertThrottled(await attempt(USER.password, '10.0.3.9'));
+    assertThrottled(await attempt(USER.password, '10.0.3.1'));
+    // A client id is public: its users elsewhere are not locked out.
+    assert.equal((await attempt(USER.password, '10.0.3.2')).status, 200);
+  });
+
+  it('counts a burst of parallel guesses before checking any: no more than the threshold get through', async () => {
+    usePolicies({ userIp: policy(3) });
+    const statuses = await Promise.all(Array.from({ length: 20 }, () => attempt('wrong password', '10.0.8.1')));
+    const counts = statuses.reduce((m, r) => m.set(r.status, (m.get(r.status) ?? 0) + 1), new Map<number, number>());
+    assert.equal(counts.get(400), 3, JSON.stringify([ ...counts ]));
+    assert.equal(counts.get(429), 17);
+  });
+
+  it('counts every spelling the users table matches as one username (case, accents, width)', async () => {
+    usePolicies({ user: policy(3) });
+    for (const [ i, spelling ] of [ 'ALICE', 'Álice', 'ａｌｉｃｅ' ].entries()) {
+      assert.equal((await attempt('wrong password', `10.0.9.${i}`, spelling)).status, 400);
+    }
+    assertThrottled(await attempt(USER.password, '10.0.9.9'));
+  });
+
+  it('throttles client authentication on the revocation endpoint too', async () => {
+    usePolicies({ clientIp: policy(2) });
+    const revoke = (secret: string) => clientPost(app, '/oauth/revoke', { token: 'x' }, basic(CLIENT.clientId, secret)).set('X-Forwarded-For', '10.0.10.1');
+    assert.equal((await revoke('guess1')).status, 401);
+    assert.equal((await revoke('guess2')).status, 401);
+    assertThrottled(await revoke(CLIENT.secret));
+  });
+
+  it('does not count successful or malformed requests as failures', async () => {
+    usePolicies({ ip: policy(2) });
+    for (let i = 0; i < 5; i++) assert.equal((await attempt(USER.password, '10.0.11.1')).status, 200);
+    for (let i = 0; i < 5; i++) assert.equal((await tokenRequest(app, { grant_type: 'password', username: USER.username }).set('X-Forwarded-For', '10.0.11.1')).status, 400);
+    assert.equal((await attempt(USER.password, '10.0.11.1')).status, 200);
   });
 
   it('resets the user\'s count on a successful login', async () => {
@@ -197,5 +231,19 @@ describe('input limits of the token endpoint', () => {
     await app.services.accounts.setPassword(USER.username, password);
     const res = await tokenRequest(app, { grant_type: 'password', username: USER.username, password });
     assert.equal(res.status, 200);
+  });
+});
+
+describe('throttle keys', () => {
+  it('count an IPv6 client per /64 and an IPv4 client per address', () => {
+    assert.equal(ipSubject('2001:db8:1:2:aaaa::1'), '2001:db8:1:2::/64');
+    assert.equal(ipSubject('2001:db8:1:2:bbbb:cccc:dddd:eeee'), '2001:db8:1:2::/64');
+    assert.equal(ipSubject('2001:db8::1'), '2001:db8:0:0::/64');
+    assert.equal(ipSubject('::ffff:10.1.2.3'), '10.1.2.3');
+    assert.equal(ipSubject('10.1.2.3'), '10.1.2.3');
+  });
+
+  it('fold a username the way utf8mb4_unicode_ci compares it', () => {
+    assert.equal(canonicalUsername(' ＤÉmo\u200b '), 'demo');
   });
 });
