@@ -2,7 +2,8 @@ import type { Application } from 'egg';
 import type {
   ClientCredentialsModel, Client, Falsey, PasswordModel, RefreshToken, RefreshTokenModel, Token, User as EngineUser,
 } from 'oauth2-server';
-import type { TokenRecord } from '../repository/TokenRepository';
+import { InvalidGrantError } from 'oauth2-server';
+import type { NewToken, TokenRecord } from '../repository/TokenRepository';
 import type { User } from '../repository/UserRepository';
 import { generateGrantId, generateToken, hashToken } from '../lib/token';
 import { isUsable } from '../lib/tokenState';
@@ -23,9 +24,13 @@ export type Principal =
 
 /**
  * The engine hands the user of getRefreshToken() on to saveToken(): on a refresh it carries the grant
- * (the login) that the new token continues.
+ * (the login) that the new token continues, and the token whose refresh token it spends.
  */
-type GrantedPrincipal = Principal & { grantId?: string };
+type GrantedPrincipal = Principal & {
+  grantId?: string;
+  /** `withinGrace`: already spent moments ago by another request of the same login (two tabs). */
+  spends?: { tokenId: number; withinGrace: boolean };
+};
 
 /** What authenticate() leaves in ctx.state.oauth.token. */
 export interface AuthenticatedToken extends Token {
@@ -36,9 +41,6 @@ export interface AuthenticatedToken extends Token {
 }
 
 interface StoredRefreshToken extends RefreshToken {
-  tokenId: number;
-  /** A token spent moments ago by another request of the same login, within the grace period. */
-  withinGrace: boolean;
   user: GrantedPrincipal;
 }
 
@@ -114,7 +116,7 @@ export default (app: Application) => class Model implements PasswordModel, Refre
     const refreshToken = client.grants.includes('refresh_token') ? token.refreshToken : undefined;
     const grantId = user.grantId ?? generateGrantId();
     const userId = user.kind === 'user' ? user.id : null;
-    await app.services.tokens.saveToken({
+    const newToken = {
       grantId,
       accessTokenHash: hashToken(token.accessToken),
       accessTokenExpiresAt: token.accessTokenExpiresAt as Date,
@@ -123,7 +125,18 @@ export default (app: Application) => class Model implements PasswordModel, Refre
       clientId: client.pk,
       userId,
       scope,
-    }, user.grantId ? undefined : { id: grantId, clientId: client.pk, userId });
+    };
+    const { spends } = user;
+    if (!user.grantId) {
+      await app.services.tokens.saveToken(newToken, { grant: { id: grantId, clientId: client.pk, userId } });
+    } else if (spends && !spends.withinGrace) {
+      await this.saveRotation(newToken, spends.tokenId);
+    } else {
+      await app.services.tokens.saveToken(newToken);
+    }
+    if (spends) {
+      app.audit('token_refresh', { clientId: client.id, userId, grantId, reason: spends.withinGrace ? 'within_grace_period' : undefined });
+    }
     return {
       accessToken: token.accessToken,
       accessTokenExpiresAt: token.accessTokenExpiresAt,
@@ -152,14 +165,13 @@ export default (app: Application) => class Model implements PasswordModel, Refre
   /**
    * RFC 6749 §6 with rotation (RFC 9700 §4.14.2): a refresh token works once. Presenting a spent one
    * is taken as theft and revokes its whole grant, unless it was spent within the grace period.
+   * (Only rotation sets a token's revoked_at; logout and the like revoke the grant.)
    */
   async getRefreshToken(refreshToken: string): Promise<StoredRefreshToken | Falsey> {
     const record = await app.services.tokens.findTokenByRefreshTokenHash(hashToken(refreshToken));
-    if (!record) return null;
-    const spent = record.revokedAt !== null && record.revokeReason === 'rotated';
-    if (!isUsable({ ...record, revokedAt: null }) || (record.revokedAt && !spent)) return null;
-    const withinGrace = spent && this.isWithinGrace(record.revokedAt as Date);
-    if (spent && !withinGrace) {
+    if (!record || !isUsable({ ...record, revokedAt: null })) return null;
+    const withinGrace = record.revokedAt !== null && this.isWithinGrace(record.revokedAt);
+    if (record.revokedAt && !withinGrace) {
       await this.revokeForReuse(record.grantId);
       return null;
     }
@@ -167,30 +179,31 @@ export default (app: Application) => class Model implements PasswordModel, Refre
       refreshToken,
       refreshTokenExpiresAt: record.refreshTokenExpiresAt ?? undefined,
       scope: record.scope,
-      tokenId: record.id,
-      withinGrace,
       client: { id: record.client.clientId, grants: [] },
-      user: { ...principalOf(record), grantId: record.grantId },
+      user: { ...principalOf(record), grantId: record.grantId, spends: { tokenId: record.id, withinGrace } },
     };
   }
 
-  /** Spends the refresh token (the engine then issues the next one in the same grant). */
-  async revokeToken(token: StoredRefreshToken): Promise<boolean> {
-    const spent = token.withinGrace || await app.services.tokens.rotateToken(token.tokenId, new Date());
-    if (spent) {
-      app.audit('token_refresh', {
-        clientId: String(token.client.id),
-        userId: token.user.kind === 'user' ? token.user.id : null,
-        grantId: token.user.grantId,
-        reason: token.withinGrace ? 'within_grace_period' : undefined,
-      });
-      return true;
-    }
+  /**
+   * The engine spends the refresh token here, before it checks the scope and saves the new pair. We
+   * spend it in saveToken's transaction instead, with the new pair: a refresh that fails on the way
+   * (a narrower scope refused, the database gone) leaves the refresh token usable.
+   */
+  async revokeToken(): Promise<boolean> {
+    return true;
+  }
+
+  /** Saves the next token of a grant and spends the old one in one transaction, once only. */
+  private async saveRotation(newToken: NewToken, tokenId: number): Promise<void> {
+    if (await app.services.tokens.saveToken(newToken, { spends: { tokenId, at: new Date() } })) return;
     // Another request spent it between our read and our write: the same rules as a late reuse.
-    const revocation = await app.services.tokens.findRevocation(token.tokenId);
-    if (revocation?.revokeReason === 'rotated' && this.isWithinGrace(revocation.revokedAt)) return true;
-    await this.revokeForReuse(token.user.grantId as string);
-    return false;
+    const revocation = await app.services.tokens.findRevocation(tokenId);
+    if (revocation && this.isWithinGrace(revocation.revokedAt)) {
+      await app.services.tokens.saveToken(newToken);
+      return;
+    }
+    await this.revokeForReuse(newToken.grantId);
+    throw new InvalidGrantError('Invalid grant: refresh token is invalid');
   }
 
   private isWithinGrace(spentAt: Date): boolean {

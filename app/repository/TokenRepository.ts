@@ -96,9 +96,22 @@ function toRecord(row: TokenRow): TokenRecord {
 export class TokenRepository {
   constructor(private readonly db: RDSClient, private readonly cache?: TokenCache) {}
 
-  /** Stores a token; with `grant`, first the new grant it starts, in one transaction. */
-  async saveToken(token: NewToken, grant?: NewGrant): Promise<void> {
-    await this.db.beginTransactionScope(async conn => {
+  /**
+   * Stores a token, in one transaction with what it depends on: with `grant`, the new grant it starts;
+   * with `spends`, the spending of the refresh token it replaces (only one caller can spend a token).
+   * Returns false, storing nothing, when that refresh token was spent already.
+   */
+  async saveToken(token: NewToken, options: { grant?: NewGrant; spends?: { tokenId: number; at: Date } } = {}): Promise<boolean> {
+    const { grant, spends } = options;
+    return this.db.beginTransactionScope(async conn => {
+      if (spends) {
+        const spent = await conn.query(
+          'UPDATE oauth_tokens SET revoked_at = ?, revoke_reason = \'rotated\' WHERE id = ? AND revoked_at IS NULL',
+          [ spends.at, spends.tokenId ],
+        );
+        if (spent.affectedRows !== 1) return false;
+        this.cache?.drop(record => record.id === spends.tokenId);
+      }
       if (grant) {
         await conn.query('INSERT INTO oauth_grants (id, client_id, user_id) VALUES (?, ?, ?)', [ grant.id, grant.clientId, grant.userId ]);
       }
@@ -112,6 +125,7 @@ export class TokenRepository {
           token.refreshTokenExpiresAt, token.clientId, token.userId, token.scope.join(' '),
         ],
       );
+      return true;
     });
   }
 
@@ -131,23 +145,10 @@ export class TokenRepository {
     return row ? toRecord(row) : null;
   }
 
-  /**
-   * Spends a token's refresh token (and so its access token). Only one caller can spend a token:
-   * false when it was already rotated or revoked.
-   */
-  async rotateToken(id: number, now: Date): Promise<boolean> {
-    const result = await this.db.query(
-      'UPDATE oauth_tokens SET revoked_at = ?, revoke_reason = \'rotated\' WHERE id = ? AND revoked_at IS NULL',
-      [ now, id ],
-    );
-    this.cache?.drop(record => record.id === id);
-    return result.affectedRows === 1;
-  }
-
-  /** When and why this token stopped working (null: it is not revoked). */
-  async findRevocation(id: number): Promise<{ revokedAt: Date; revokeReason: string | null } | null> {
-    const row = await this.db.queryOne('SELECT revoked_at, revoke_reason FROM oauth_tokens WHERE id = ?', [ id ]);
-    return row?.revoked_at ? { revokedAt: row.revoked_at, revokeReason: row.revoke_reason } : null;
+  /** When this token was spent (null: it is not). */
+  async findRevocation(id: number): Promise<{ revokedAt: Date } | null> {
+    const row = await this.db.queryOne('SELECT revoked_at FROM oauth_tokens WHERE id = ?', [ id ]);
+    return row?.revoked_at ? { revokedAt: row.revoked_at } : null;
   }
 
   /** Deletes up to `limit` tokens whose access and refresh lifetimes have both passed. */

@@ -150,6 +150,22 @@ describe('[POST /oauth/token] grant_type=refresh_token', () => {
     assert.equal(widened.body.error, 'invalid_scope');
   });
 
+  it('should leave the refresh token usable when the refresh fails on the way (scope refused, database gone)', async () => {
+    await createClient(app, { clientId: 'scoped', scopes: [ 'read', 'write' ] });
+    const auth = basic('scoped', CLIENT.secret);
+    const first = await login(app, auth, { scope: 'read' });
+    assert.equal((await refresh(app, first.refresh_token, { scope: 'read write' }, auth)).body.error, 'invalid_scope');
+    const saveToken = app.services.tokens.saveToken.bind(app.services.tokens);
+    mock(app.services.tokens, 'saveToken', async () => {
+      throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    });
+    assert.equal((await refresh(app, first.refresh_token, {}, auth)).status, 503);
+    mock(app.services.tokens, 'saveToken', saveToken);
+    const retry = await refresh(app, first.refresh_token, {}, auth);
+    assert.equal(retry.status, 200, 'not taken for reuse');
+    assert.equal(await status(retry.body.access_token), 200);
+  });
+
   it('should keep user and grant: the refreshed token is the same login', async () => {
     const first = await login(app);
     const next = (await refresh(app, first.refresh_token)).body;
