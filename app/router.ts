@@ -7,7 +7,7 @@ export const TOKEN_PATHS = [ '/oauth/token', '/api/user/token' ];
  * POST endpoints that authenticate the client on every request and set no cookie: exempt from CSRF,
  * exactly these paths.
  */
-export const CLIENT_AUTHENTICATED_POSTS = [ ...TOKEN_PATHS, '/oauth/revoke', '/oauth/introspect' ];
+export const CLIENT_AUTHENTICATED_POSTS = [ ...TOKEN_PATHS, '/oauth/revoke', '/oauth/introspect', '/oauth/check_token' ];
 
 export default (app: Application) => {
   const { router, controller, middleware, oAuth2Server } = app;
@@ -18,7 +18,9 @@ export default (app: Application) => {
   }
   router.post('/oauth/revoke', controller.oauth.revoke);
   router.post('/oauth/introspect', controller.oauth.introspect);
+  // GET as in Spring's docs, POST (form) as Spring's RemoteTokenServices sends it.
   router.get('/oauth/check_token', controller.oauth.checkToken);
+  router.post('/oauth/check_token', controller.oauth.checkToken);
   router.get('/.well-known/oauth-authorization-server', controller.oauth.metadata);
 
   router.get('/health', controller.health.show);

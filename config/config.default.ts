@@ -26,7 +26,7 @@ export interface BizConfig {
       interval: string;
       /** Rows deleted per statement, to keep locks short. */
       batchSize: number;
-      /** Revoked and rotated tokens are kept this many seconds (reuse detection, audit), then deleted. */
+      /** Revoked grants (logouts, reuse) are kept this many seconds with their tokens, then deleted. */
       revokedRetention: number;
     };
     /** Brute-force throttling of the token endpoint; see the README's Security section. */

@@ -61,7 +61,8 @@ export default class OAuthController extends Controller {
       client_id: record.client.clientId,
       username: record.user?.username,
       sub: record.user ? String(record.user.id) : record.client.clientId,
-      token_type: found.kind === 'access_token' ? 'Bearer' : 'refresh_token',
+      // RFC 7662 §2.2 takes token_type from RFC 6749 §5.1 (Bearer): a refresh token has none.
+      token_type: found.kind === 'access_token' ? 'Bearer' : undefined,
       exp: epochSeconds(expiresAt(found) as Date),
       iat: epochSeconds(record.issuedAt),
     };
@@ -73,8 +74,9 @@ export default class OAuthController extends Controller {
    */
   async checkToken() {
     const { ctx, app } = this;
-    const client = await authenticateClient(ctx, {});
-    const token = typeof ctx.query.token === 'string' ? ctx.query.token : '';
+    const params = ctx.method === 'POST' ? formParameters(ctx) : {};
+    const client = await authenticateClient(ctx, params);
+    const token = ctx.method === 'POST' ? params.token ?? '' : typeof ctx.query.token === 'string' ? ctx.query.token : '';
     const found = token ? await findToken(app.services.tokens, token, 'access_token') : null;
     ctx.set(NO_STORE);
     if (!found || found.kind !== 'access_token' || !visibleTo(client, found) || !isActive(found)) {
@@ -99,7 +101,8 @@ export default class OAuthController extends Controller {
     const { ctx, app } = this;
     const issuer = app.config.oauth.issuer || ctx.origin;
     const authMethods = [ 'client_secret_basic', 'client_secret_post' ];
-    ctx.set('Cache-Control', 'public, max-age=300');
+    // An issuer taken from the request's Host header must not be cached for other hosts' requests.
+    ctx.set('Cache-Control', app.config.oauth.issuer ? 'public, max-age=300' : 'no-cache');
     ctx.body = {
       issuer,
       token_endpoint: `${issuer}/oauth/token`,

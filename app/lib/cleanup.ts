@@ -3,13 +3,12 @@ import type { Services } from './services';
 
 export interface CleanupOptions {
   batchSize: number;
-  /** Seconds a rotated or revoked token (or a revoked grant) is kept. */
+  /** Seconds a revoked grant (a logout, a reuse) is kept with its tokens, for the record. */
   revokedRetention: number;
 }
 
 export interface CleanupReport {
   expiredTokens: number;
-  revokedTokens: number;
   revokedGrants: number;
   emptyGrants: number;
   throttleCounters: number;
@@ -31,8 +30,8 @@ async function drain(step: () => Promise<number>, batchSize: number): Promise<nu
 }
 
 /**
- * Deletes tokens whose access and refresh lifetimes have both passed, and revoked tokens and grants
- * once the retention period is over, in batches of `batchSize` rows so that no statement holds its
+ * Deletes tokens whose access and refresh lifetimes have both passed, revoked grants (with their
+ * tokens) once the retention period is over, and grants left without tokens, in batches of `batchSize` rows so that no statement holds its
  * locks for long. A MySQL named lock lets one process at a time run it, across workers and hosts;
  * returns null when another holds it.
  */
@@ -46,7 +45,6 @@ export async function cleanupTokens(db: RDSClient, { tokens, grants, throttle }:
       const retainedSince = new Date(now.getTime() - options.revokedRetention * 1000);
       return {
         expiredTokens: await drain(() => tokens.removeExpiredTokens(now, batchSize), batchSize),
-        revokedTokens: await drain(() => tokens.removeRevokedTokens(retainedSince, batchSize), batchSize),
         revokedGrants: await drain(() => grants.removeRevokedGrants(retainedSince, batchSize), batchSize),
         emptyGrants: await drain(() => grants.removeEmptyGrants(batchSize), batchSize),
         throttleCounters: await drain(() => throttle.removeStaleCounters(new Date(now.getTime() - THROTTLE_COUNTER_AGE_MS), now, batchSize), batchSize),

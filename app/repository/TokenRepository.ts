@@ -151,7 +151,10 @@ export class TokenRepository {
     return row?.revoked_at ? { revokedAt: row.revoked_at } : null;
   }
 
-  /** Deletes up to `limit` tokens whose access and refresh lifetimes have both passed. */
+  /**
+   * Deletes up to `limit` tokens whose access and refresh lifetimes have both passed. A spent refresh
+   * token stays until then, so that its reuse is detected for as long as it could have been used.
+   */
   async removeExpiredTokens(now: Date, limit: number): Promise<number> {
     const result = await this.db.query(
       `DELETE FROM oauth_tokens
@@ -159,12 +162,6 @@ export class TokenRepository {
         LIMIT ?`,
       [ now, now, limit ],
     );
-    return result.affectedRows;
-  }
-
-  /** Deletes up to `limit` tokens rotated or revoked before `before`. */
-  async removeRevokedTokens(before: Date, limit: number): Promise<number> {
-    const result = await this.db.query('DELETE FROM oauth_tokens WHERE revoked_at < ? LIMIT ?', [ before, limit ]);
     return result.affectedRows;
   }
 }

@@ -13,7 +13,7 @@ export default (app: Application) => ({
       app.coreLogger.info('[cleanup] skipped: another process is cleaning up');
       return;
     }
-    app.coreLogger.info('[cleanup] removed %d expired tokens, %d revoked tokens, %d revoked grants, %d empty grants, %d throttle counters',
-      report.expiredTokens, report.revokedTokens, report.revokedGrants, report.emptyGrants, report.throttleCounters);
+    app.coreLogger.info('[cleanup] removed %d expired tokens, %d revoked grants, %d empty grants, %d throttle counters',
+      report.expiredTokens, report.revokedGrants, report.emptyGrants, report.throttleCounters);
   },
 });

@@ -38,7 +38,7 @@ describe('[POST /oauth/introspect] RFC 7662', () => {
     const tokens = await login(app);
     const res = await introspect(tokens.refresh_token, undefined, 'refresh_token');
     assert.equal(res.body.active, true);
-    assert.equal(res.body.token_type, 'refresh_token');
+    assert.equal(res.body.token_type, undefined, 'RFC 6749 §5.1 has no type for refresh tokens');
     assert.ok(res.body.exp > res.body.iat + 59 * 24 * 3600);
   });
 
@@ -133,6 +133,13 @@ describe('[GET /oauth/check_token] Spring Security OAuth2 shape', () => {
     assert.equal(res.body.client_id, CLIENT.clientId);
     assert.deepEqual(res.body.scope, [ 'read', 'write' ]);
     assert.ok(Math.abs(res.body.exp - (Date.now() / 1000 + 7200)) < 5);
+  });
+
+  it('should answer a form POST too, as Spring\'s RemoteTokenServices sends it', async () => {
+    const tokens = await login(app);
+    const res = await clientPost(app, '/oauth/check_token', { token: tokens.access_token });
+    assert.equal(res.status, 200);
+    assert.equal(res.body.user_name, USER.username);
   });
 
   it('should 400 invalid_token for a disabled user\'s token (Spring would still say valid)', async () => {

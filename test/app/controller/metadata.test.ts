@@ -13,6 +13,7 @@ describe('[GET /.well-known/oauth-authorization-server] RFC 8414', () => {
     const res = await app.httpRequest().get('/.well-known/oauth-authorization-server').set('Host', 'auth.example.test');
     assert.equal(res.status, 200);
     const issuer = 'http://auth.example.test';
+    assert.equal(res.headers['cache-control'], 'no-cache', 'an issuer from the Host header is not cached');
     assert.deepEqual(res.body, {
       issuer,
       token_endpoint: `${issuer}/oauth/token`,
@@ -32,6 +33,7 @@ describe('[GET /.well-known/oauth-authorization-server] RFC 8414', () => {
     const res = await app.httpRequest().get('/.well-known/oauth-authorization-server');
     assert.equal(res.body.issuer, 'https://auth.example.com');
     assert.equal(res.body.token_endpoint, 'https://auth.example.com/oauth/token');
+    assert.equal(res.headers['cache-control'], 'public, max-age=300');
   });
 
   describe('a standard client library (oauth4webapi) configures itself from it', () => {
