@@ -128,7 +128,7 @@ export default (app: Application) => class Model implements PasswordModel, Refre
     };
     const { spends } = user;
     if (!user.grantId) {
-      await app.services.tokens.saveToken(newToken, { grant: { id: grantId, clientId: client.pk, userId } });
+      await app.services.tokens.saveToken(newToken, { grant: { id: grantId, clientId: client.pk, userId, scope } });
     } else if (spends && !spends.withinGrace) {
       await this.saveRotation(newToken, spends.tokenId);
     } else {
@@ -178,7 +178,8 @@ export default (app: Application) => class Model implements PasswordModel, Refre
     return {
       refreshToken,
       refreshTokenExpiresAt: record.refreshTokenExpiresAt ?? undefined,
-      scope: record.scope,
+      // RFC 6749 §6: the refresh token's scope is the login's, whatever earlier refreshes narrowed.
+      scope: record.grantScope,
       client: { id: record.client.clientId, grants: [] },
       user: { ...principalOf(record), grantId: record.grantId, spends: { tokenId: record.id, withinGrace } },
     };

@@ -7,6 +7,7 @@ export interface NewGrant {
   id: string;
   clientId: number;
   userId: number | null;
+  scope: string[];
 }
 
 export interface NewToken {
@@ -28,6 +29,8 @@ export interface TokenRecord {
   accessTokenExpiresAt: Date;
   refreshTokenExpiresAt: Date | null;
   scope: string[];
+  /** The scope of the login: a refresh token's scope, even after refreshes that narrowed the access token's. */
+  grantScope: string[];
   /** Set when this token was rotated away (refresh used) or revoked. */
   revokedAt: Date | null;
   revokeReason: string | null;
@@ -47,6 +50,7 @@ interface TokenRow {
   revoked_at: Date | null;
   revoke_reason: string | null;
   grant_revoked_at: Date | null;
+  grant_scope: string;
   client_pk: number;
   client_id: string;
   client_enabled: number;
@@ -61,7 +65,7 @@ interface TokenRow {
 
 const SELECT_TOKEN = `
   SELECT t.id, t.grant_id, t.gmt_create, t.access_token_expires_at, t.refresh_token_expires_at, t.scope,
-         t.revoked_at, t.revoke_reason, g.revoked_at AS grant_revoked_at,
+         t.revoked_at, t.revoke_reason, g.revoked_at AS grant_revoked_at, g.scope AS grant_scope,
          c.id AS client_pk, c.client_id, c.enabled AS client_enabled,
          u.id AS user_pk, u.username, u.email, u.phone, u.roles, u.enabled AS user_enabled, u.gmt_create AS user_created
     FROM oauth_tokens t
@@ -77,6 +81,7 @@ function toRecord(row: TokenRow): TokenRecord {
     accessTokenExpiresAt: row.access_token_expires_at,
     refreshTokenExpiresAt: row.refresh_token_expires_at,
     scope: splitList(row.scope),
+    grantScope: splitList(row.grant_scope),
     revokedAt: row.revoked_at,
     revokeReason: row.revoke_reason,
     grantRevokedAt: row.grant_revoked_at,
@@ -113,7 +118,10 @@ export class TokenRepository {
         this.cache?.drop(record => record.id === spends.tokenId);
       }
       if (grant) {
-        await conn.query('INSERT INTO oauth_grants (id, client_id, user_id) VALUES (?, ?, ?)', [ grant.id, grant.clientId, grant.userId ]);
+        await conn.query(
+          'INSERT INTO oauth_grants (id, client_id, user_id, scope) VALUES (?, ?, ?, ?)',
+          [ grant.id, grant.clientId, grant.userId, grant.scope.join(' ') ],
+        );
       }
       await conn.query(
         `INSERT INTO oauth_tokens

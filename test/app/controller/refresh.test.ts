@@ -137,16 +137,21 @@ describe('[POST /oauth/token] grant_type=refresh_token', () => {
     assert.equal((await refresh(app, laptop.refresh_token)).status, 200);
   });
 
-  it('should keep the scope, or narrow it on request, but never widen it (RFC 6749 §6)', async () => {
-    await createClient(app, { clientId: 'scoped', scopes: [ 'read', 'write' ] });
+  // RFC 6749 §6: "The requested scope MUST NOT include any scope not originally granted by the resource
+  // owner" … "the refresh token scope MUST be identical to that of the refresh token included by the client".
+  it('should keep the scope, narrow the access token on request, and never go beyond the login\'s scope', async () => {
+    await createClient(app, { clientId: 'scoped', scopes: [ 'read', 'write', 'admin' ] });
     const auth = basic('scoped', CLIENT.secret);
-    const first = await login(app, auth);
+    const first = await login(app, auth, { scope: 'read write' });
     assert.equal(first.scope, 'read write');
     const same = await refresh(app, first.refresh_token, {}, auth);
     assert.equal(same.body.scope, 'read write');
     const narrowed = await refresh(app, same.body.refresh_token, { scope: 'read' }, auth);
     assert.equal(narrowed.body.scope, 'read');
-    const widened = await refresh(app, narrowed.body.refresh_token, { scope: 'read write' }, auth);
+    // The narrowed refresh's new refresh token still carries the login's scope.
+    const back = await refresh(app, narrowed.body.refresh_token, {}, auth);
+    assert.equal(back.body.scope, 'read write');
+    const widened = await refresh(app, back.body.refresh_token, { scope: 'read write admin' }, auth);
     assert.equal(widened.body.error, 'invalid_scope');
   });
 
