@@ -162,7 +162,7 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
         ip: { threshold: 100, windowSeconds: 3600, stepSeconds: 60, maxBlockSeconds: 15 * 60 },
         // Client-secret guessing, per IP: a client id is public, so a client-wide lock would let anyone
         // lock out every user of a browser client.
-        clientIp: { threshold: 30, windowSeconds: 3600, stepSeconds: 60, maxBlockSeconds: 15 * 60 },
+        clientIp: { threshold: 100, windowSeconds: 3600, stepSeconds: 60, maxBlockSeconds: 15 * 60 },
       },
       minFailureMs: 300,
       limits: {

@@ -32,10 +32,9 @@ export interface Outcome {
 
 type PolicyName = keyof Omit<ThrottleConfig, 'enabled'>;
 
-/** The counters an attempt took, and their blocks before it: settled once its outcome is known. */
+/** The counters an attempt was counted in: settled once its outcome is known. */
 export interface Reservation {
   keys: Array<[PolicyName, string]>;
-  blockedBefore: Map<string, Date | null>;
 }
 
 /**
@@ -61,11 +60,13 @@ export function ipSubject(ip: string): string {
  * Brute-force throttling of the token endpoint (RFC 6749 §4.3.2, RFC 6819 §4.4.3.6) and of client
  * authentication, with its counters in MySQL so that it holds across workers and hosts.
  *
- * Every attempt is counted before any password or secret is checked, under a row lock, so that a
- * burst of parallel guesses cannot pass the check together; an attempt that turns out not to be a
- * failure gives its count back. A key is blocked once it reaches its threshold, for a step that grows
- * with each further failure, up to a cap. Unknown usernames are counted exactly like real ones.
- * Counter keys are HMACs under the app's key: no username or IP can be read back from the table.
+ * Each attempt is counted as pending before any password or secret is checked, under a row lock,
+ * and settled once its outcome is known: a failure becomes a failure, anything else is forgotten. A
+ * key admits no more attempts in flight than it has failures left before its threshold (one at a time
+ * past it), so a burst of parallel guesses cannot slip past the count (429, retry in 1 s). Once the failures
+ * alone reach the threshold, the key is blocked for a step that grows with each further failure, up
+ * to a cap; the count restarts when its window has passed. Unknown usernames are counted exactly like
+ * real ones. Keys are HMACs under the app's key: no username or IP can be read back from the table.
  */
 export class LoginThrottle {
   constructor(private readonly repo: ThrottleRepository, private readonly config: ThrottleConfig, private readonly secret: string) {}
@@ -90,61 +91,70 @@ export class LoginThrottle {
     return keys;
   }
 
-  /**
-   * Counts the attempt. Refused (with the seconds to wait) while one of its keys is blocked; then
-   * nothing is counted, so that the block ends when it says.
-   */
+  /** Counts the attempt as pending, or refuses it (with the seconds to wait) and counts nothing. */
   async begin(attempt: Attempt): Promise<{ retryAfter: number; reservation?: Reservation }> {
     if (!this.config.enabled) return { retryAfter: 0 };
     const now = this.now();
     const keys = this.keys(attempt);
-    return this.repo.updateCounters<{ retryAfter: number; reservation?: Reservation }>(keys.map(([ , k ]) => k), now, counters => {
+    return this.repo.updateCounters<{ retryAfter: number; reservation?: Reservation }>(keys.map(([ , k ]) => k), now, stored => {
       const changes = new Map<string, CounterChange>();
-      const blockedUntil = Math.max(0, ...[ ...counters.values() ].map(c => c.blockedUntil?.getTime() ?? 0));
+      const counters = keys.map(([ policy, key ]) => ({ policy, key, counter: this.current(stored.get(key), this.config[policy], now) }));
+      const blockedUntil = Math.max(0, ...counters.map(({ counter }) => counter.blockedUntil?.getTime() ?? 0));
       if (blockedUntil > now.getTime()) {
         return { changes, result: { retryAfter: Math.ceil((blockedUntil - now.getTime()) / 1000) } };
       }
-      const blockedBefore = new Map<string, Date | null>();
-      for (const [ policy, key ] of keys) {
-        const counter = counters.get(key);
-        blockedBefore.set(key, counter?.blockedUntil ?? null);
-        changes.set(key, this.countFailure(counter, this.config[policy], now));
+      // In flight at once: what is left below the threshold, and one attempt at a time past it (after
+      // each block), so that a key over its threshold is slowed, never shut.
+      if (counters.some(({ policy, counter }) => counter.pending >= Math.max(1, this.config[policy].threshold - counter.failures))) {
+        return { changes, result: { retryAfter: 1 } };
       }
-      return { changes, result: { retryAfter: 0, reservation: { keys, blockedBefore } } };
+      for (const { key, counter } of counters) changes.set(key, { ...counter, pending: counter.pending + 1 });
+      return { changes, result: { retryAfter: 0, reservation: { keys } } };
     });
   }
 
   /**
-   * Settles the counts of an attempt from `begin` once its outcome is known: a failure keeps its
-   * count; anything else gives it back, with the block it started; a right password clears the user's
-   * counters.
+   * Settles an attempt from `begin`: a failure of what a key counts stays a failure (and may start a
+   * block); a right username and password clears the user's counters; anything else is forgotten.
    */
   async settle(reservation: Reservation, outcome: Outcome): Promise<void> {
     const now = this.now();
-    const { keys, blockedBefore } = reservation;
-    await this.repo.updateCounters(keys.map(([ , k ]) => k), now, counters => {
+    const { keys } = reservation;
+    await this.repo.updateCounters(keys.map(([ , k ]) => k), now, stored => {
       const changes = new Map<string, CounterChange>();
       for (const [ policy, key ] of keys) {
-        const counter = counters.get(key);
-        if (!counter) continue;
         const isUser = policy === 'user' || policy === 'userIp';
+        if (isUser && outcome.userSucceeded) {
+          changes.set(key, 'delete');
+          continue;
+        }
+        const config = this.config[policy];
+        const counter = this.current(stored.get(key), config, now);
+        const settled = { ...counter, pending: Math.max(0, counter.pending - 1) };
         const failed = isUser ? outcome.userFailed
           : policy === 'clientIp' ? outcome.clientFailed
             : outcome.userFailed || outcome.clientFailed;
-        if (isUser && outcome.userSucceeded) changes.set(key, 'delete');
-        else if (!failed) changes.set(key, { ...counter, failures: Math.max(0, counter.failures - 1), blockedUntil: blockedBefore.get(key) ?? null });
+        if (failed) {
+          settled.failures += 1;
+          if (settled.failures >= config.threshold) {
+            const seconds = Math.min(config.maxBlockSeconds, config.stepSeconds * (settled.failures - config.threshold + 1));
+            settled.blockedUntil = new Date(now.getTime() + seconds * 1000);
+          }
+        }
+        changes.set(key, settled);
       }
       return { changes, result: undefined };
     });
   }
 
-  private countFailure(counter: Counter | undefined, policy: ThrottlePolicy, now: Date): Counter {
-    const expired = !counter || counter.windowStartedAt.getTime() < now.getTime() - policy.windowSeconds * 1000;
-    const failures = expired ? 1 : counter.failures + 1;
-    const windowStartedAt = expired ? now : counter.windowStartedAt;
-    const blockSeconds = failures >= policy.threshold
-      ? Math.min(policy.maxBlockSeconds, policy.stepSeconds * (failures - policy.threshold + 1))
-      : 0;
-    return { failures, windowStartedAt, blockedUntil: blockSeconds > 0 ? new Date(now.getTime() + blockSeconds * 1000) : counter?.blockedUntil ?? null };
+  /**
+   * The counter as it stands now: once its window has passed it starts over, keeping a block that is
+   * still running (and forgetting pending attempts that a crashed worker never settled).
+   */
+  private current(counter: Counter | undefined, policy: ThrottlePolicy, now: Date): Counter {
+    if (!counter || counter.windowStartedAt.getTime() < now.getTime() - policy.windowSeconds * 1000) {
+      return { failures: 0, pending: 0, windowStartedAt: now, blockedUntil: counter?.blockedUntil ?? null };
+    }
+    return counter;
   }
 }

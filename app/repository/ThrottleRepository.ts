@@ -12,6 +12,8 @@ export interface ThrottlePolicy {
 
 export interface Counter {
   failures: number;
+  /** Attempts counted at their start and not yet settled. */
+  pending: number;
   windowStartedAt: Date;
   blockedUntil: Date | null;
 }
@@ -19,6 +21,7 @@ export interface Counter {
 interface CounterRow {
   throttle_key: string;
   failures: number;
+  pending: number;
   window_started_at: Date;
   blocked_until: Date | null;
 }
@@ -46,11 +49,12 @@ export class ThrottleRepository {
         [ [ ...keys ].sort().map(key => [ key, 0, now ]) ],
       );
       const rows: CounterRow[] = await conn.query(
-        'SELECT throttle_key, failures, window_started_at, blocked_until FROM auth_throttle WHERE throttle_key IN (?) FOR UPDATE',
+        'SELECT throttle_key, failures, pending, window_started_at, blocked_until FROM auth_throttle WHERE throttle_key IN (?) FOR UPDATE',
         [ keys ],
       );
       const counters = new Map(rows.map(row => [ row.throttle_key, {
         failures: row.failures,
+        pending: row.pending,
         windowStartedAt: row.window_started_at,
         blockedUntil: row.blocked_until,
       }]));
@@ -60,8 +64,8 @@ export class ThrottleRepository {
           await conn.query('DELETE FROM auth_throttle WHERE throttle_key = ?', [ key ]);
         } else {
           await conn.query(
-            'UPDATE auth_throttle SET failures = ?, window_started_at = ?, blocked_until = ? WHERE throttle_key = ?',
-            [ change.failures, change.windowStartedAt, change.blockedUntil, key ],
+            'UPDATE auth_throttle SET failures = ?, pending = ?, window_started_at = ?, blocked_until = ? WHERE throttle_key = ?',
+            [ change.failures, change.pending, change.windowStartedAt, change.blockedUntil, key ],
           );
         }
       }
