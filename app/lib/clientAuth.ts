@@ -44,6 +44,11 @@ export function basicCredentials(header: string | undefined): { clientId: string
   return { clientId: formDecode(parsed.name), secret: formDecode(parsed.pass) };
 }
 
+/** RFC 6749 Appendix A.1/A.2: client ids and secrets are printable ASCII (VSCHAR). */
+export function isVsChar(value: string | undefined): value is string {
+  return typeof value === 'string' && /^[\x20-\x7e]+$/.test(value);
+}
+
 /** The 401 for a client that sent unusable credentials (RFC 6749 §5.2). */
 export function invalidClient(): InvalidClientError {
   return new InvalidClientError('Invalid client: client is invalid', { code: 401 });
@@ -60,7 +65,9 @@ export async function authenticateClient(ctx: Context, params: Record<string, st
   const basic = basicCredentials(header);
   const clientId = header ? basic?.clientId : params.client_id;
   const secret = header ? basic?.secret : params.client_secret;
-  if (!clientId || !secret) throw invalidClient();
+  if (!isVsChar(clientId) || !isVsChar(secret)) throw invalidClient();
+  const verified = await app.services.accounts.findVerifiedClient(clientId, secret);
+  if (verified) return verified;
   // The same brute-force throttling as on the token endpoint: no endpoint is a free guessing oracle.
   const { retryAfter, reservation } = await app.loginThrottle.begin({ ip: ctx.ip, clientId });
   if (retryAfter > 0) throw new TooManyRequestsError(retryAfter);

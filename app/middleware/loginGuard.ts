@@ -1,19 +1,20 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context } from 'egg';
 import { type LoginFailure, usernameHash } from '../lib/audit';
-import { basicCredentials } from '../lib/clientAuth';
+import { basicCredentials, isVsChar } from '../lib/clientAuth';
 import { TooManyRequestsError } from '../lib/errors';
 import type { Attempt, Outcome } from '../lib/throttle';
 import type { User } from '../repository/UserRepository';
 
 type LoginOutcome = { user: User } | { failure: LoginFailure; userId?: number };
 
-function attemptOf(ctx: Context): Attempt {
+function attemptOf(ctx: Context): Attempt & { secret?: string } {
   const body: Record<string, string> = ctx.request.body ?? {};
   const basic = basicCredentials(ctx.get('authorization'));
   return {
     ip: ctx.ip,
     clientId: basic ? basic.clientId : body.client_id,
+    secret: basic ? basic.secret : body.client_secret,
     username: body.grant_type === 'password' ? body.username : undefined,
   };
 }
@@ -31,7 +32,16 @@ export default () => async function loginGuard(ctx: Context, next: () => Promise
   const attempt = attemptOf(ctx);
   const pad = () => sleep(Math.max(0, app.config.oauth.minFailureMs - (Date.now() - started)));
 
-  const { retryAfter, reservation } = await app.loginThrottle.begin(attempt);
+  // A grant without a password (refresh, client_credentials) from a client whose secret is already
+  // proved guesses nothing: it skips the throttle's bookkeeping.
+  const { secret, ...counted } = attempt;
+  if (counted.username === undefined && isVsChar(counted.clientId) && isVsChar(secret)
+    && await app.services.accounts.findVerifiedClient(counted.clientId, secret)) {
+    await next();
+    return;
+  }
+
+  const { retryAfter, reservation } = await app.loginThrottle.begin(counted);
   if (retryAfter > 0) {
     app.audit('throttled', { clientId: attempt.clientId, retryAfter });
     await pad();
