@@ -130,6 +130,21 @@ program.command('user:create')
     console.log(`created user ${opts.username}`);
   }));
 
+program.command('user:import')
+  .description('create a user from a password hash exported from another server (bcrypt $2a$/$2b$/$2y$, or argon2id)')
+  .requiredOption('--username <username>', 'login name')
+  .requiredOption('--password-hash <hash>', 'the stored hash; upgraded to argon2id at the next login')
+  .option('--email <email>', 'e-mail address (unique)')
+  .option('--phone <phone>', 'phone number (unique)')
+  .option('--roles <roles>', 'roles, e.g. admin', list)
+  .action(withServices(async ({ accounts }, opts: {
+    username: string; passwordHash: string; email?: string; phone?: string; roles?: string[];
+  }) => {
+    const userId = await accounts.importUser(opts);
+    auditAdminChange('user:import', { userId });
+    console.log(`imported user ${opts.username}`);
+  }));
+
 program.command('user:disable')
   .description('disable a user: no login, and its tokens stop working')
   .requiredOption('--username <username>', 'login name')

@@ -139,9 +139,20 @@ export class Accounts {
     }
   }
 
-  /** Stores an already-computed hash, e.g. a bcrypt hash exported from another server. */
+  /**
+   * Stores an already-computed hash, e.g. a bcrypt hash exported from a Spring Security server: it
+   * verifies as it is and is upgraded to argon2id at the user's next login.
+   */
   async importUser(input: Omit<CreateUserInput, 'password'> & { passwordHash: string }): Promise<number> {
-    return this.users.saveUser(input);
+    if (!/^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/.test(input.passwordHash) && !input.passwordHash.startsWith('$argon2id$')) {
+      throw new AccountError('the password hash must be bcrypt ($2a$, $2b$, $2y$) or argon2id');
+    }
+    try {
+      return await this.users.saveUser({ ...input, username: input.username.trim() });
+    } catch (err) {
+      if (isDuplicateEntry(err)) throw new AccountError('a user with this username, email or phone already exists');
+      throw err;
+    }
   }
 
   /** Sets a new password and ends every session of the user: whoever knew the old one is out. */

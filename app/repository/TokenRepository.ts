@@ -31,9 +31,8 @@ export interface TokenRecord {
   scope: string[];
   /** The scope of the login: a refresh token's scope, even after refreshes that narrowed the access token's. */
   grantScope: string[];
-  /** Set when this token was rotated away (refresh used) or revoked. */
+  /** Set when this token's refresh token was spent (rotation). */
   revokedAt: Date | null;
-  revokeReason: string | null;
   grantRevokedAt: Date | null;
   client: { id: number; clientId: string; enabled: boolean };
   /** The token's user, as the Bearer routes show it: one query answers both. */
@@ -48,7 +47,6 @@ interface TokenRow {
   refresh_token_expires_at: Date | null;
   scope: string;
   revoked_at: Date | null;
-  revoke_reason: string | null;
   grant_revoked_at: Date | null;
   grant_scope: string;
   client_pk: number;
@@ -65,7 +63,7 @@ interface TokenRow {
 
 const SELECT_TOKEN = `
   SELECT t.id, t.grant_id, t.gmt_create, t.access_token_expires_at, t.refresh_token_expires_at, t.scope,
-         t.revoked_at, t.revoke_reason, g.revoked_at AS grant_revoked_at, g.scope AS grant_scope,
+         t.revoked_at, g.revoked_at AS grant_revoked_at, g.scope AS grant_scope,
          c.id AS client_pk, c.client_id, c.enabled AS client_enabled,
          u.id AS user_pk, u.username, u.email, u.phone, u.roles, u.enabled AS user_enabled, u.gmt_create AS user_created
     FROM oauth_tokens t
@@ -83,7 +81,6 @@ function toRecord(row: TokenRow): TokenRecord {
     scope: splitList(row.scope),
     grantScope: splitList(row.grant_scope),
     revokedAt: row.revoked_at,
-    revokeReason: row.revoke_reason,
     grantRevokedAt: row.grant_revoked_at,
     client: { id: Number(row.client_pk), clientId: row.client_id, enabled: row.client_enabled === 1 },
     user: row.user_pk === null ? null : {

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { app } from 'egg-mock/bootstrap';
+import bcrypt from 'bcrypt';
 import { basic, tokenRequest } from '../helpers';
 
 const LAUNCHER = path.join(__dirname, '../../app/cli/launch.js');
@@ -137,5 +138,16 @@ describe('npm run admin', function() {
     assert.equal(stale.status, 401, 'enabling the client again does not revive its old tokens');
     assert.equal((await loginAs()).status, 200);
     assertRefused(await admin('user:logout', '--username', 'nobody'), /no user nobody/);
+  });
+
+  it('user:import takes a Spring bcrypt hash, which logs in and is upgraded to argon2id', async () => {
+    assertOk(await admin('client:create', '--id', 'spring', '--secret', 'spring-secret', '--grants', 'password'));
+    const hash = bcrypt.hashSync('imported password', 4);
+    assertOk(await admin('user:import', '--username', 'ivan', '--password-hash', hash, '--roles', 'admin'));
+    const res = await tokenRequest(app, { grant_type: 'password', username: 'ivan', password: 'imported password' }, basic('spring', 'spring-secret'));
+    assert.equal(res.status, 200);
+    const [ row ] = await app.mysql.query('SELECT password_hash FROM users WHERE username = ?', [ 'ivan' ]);
+    assert.match(row.password_hash, /^\$argon2id\$/);
+    assertRefused(await admin('user:import', '--username', 'judy', '--password-hash', 'plaintext'), /must be bcrypt/);
   });
 });
