@@ -41,6 +41,11 @@ export function bearer(app: MockApplication, path: string, token: string) {
   return app.httpRequest().get(path).set('Authorization', `Bearer ${token}`);
 }
 
+/** The status of GET /api/currentUser with this access token: 200 while it works, 401 once it does not. */
+export async function tokenStatus(app: MockApplication, token: string): Promise<number> {
+  return (await bearer(app, '/api/currentUser', token)).status;
+}
+
 export function refresh(app: MockApplication, refreshToken: string, extra: Record<string, string> = {}, auth?: string) {
   return tokenRequest(app, { grant_type: 'refresh_token', refresh_token: refreshToken, ...extra }, auth);
 }

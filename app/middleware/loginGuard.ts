@@ -48,7 +48,13 @@ export default () => async function loginGuard(ctx: Context, next: () => Promise
     throw new TooManyRequestsError(retryAfter);
   }
 
-  await next();
+  try {
+    await next();
+  } catch (err) {
+    // Not an authentication failure: give the count back rather than leave it pending.
+    if (reservation) await app.loginThrottle.settle(reservation, {});
+    throw err;
+  }
 
   const login: LoginOutcome | undefined = ctx.state.loginOutcome;
   const error: string | undefined = ctx.body?.error;

@@ -1,12 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { app } from 'egg-mock/bootstrap';
-import { CLIENT, USER, basic, bearer, clientPost, createClient, createUser, login, tokenRequest } from '../helpers';
+import { CLIENT, USER, basic, bearer, clientPost, createClient, createUser, login, tokenRequest, tokenStatus } from '../helpers';
 import { PasswordHasher } from '../../app/lib/password';
 
-async function status(token: string): Promise<number> {
-  return (await bearer(app, '/api/currentUser', token)).status;
-}
+const status = (token: string) => tokenStatus(app, token);
 
 describe('the per-worker Bearer lookup cache (oauth.tokenCache, 1 s)', () => {
   beforeEach(async () => {

@@ -2,11 +2,9 @@ import { strict as assert } from 'node:assert';
 import { app } from 'egg-mock/bootstrap';
 import { cleanupTokens } from '../../app/lib/cleanup';
 import { hashToken } from '../../app/lib/token';
-import { CLIENT, USER, basic, bearer, createClient, createUser, login, refresh, tokenRequest } from '../helpers';
+import { CLIENT, USER, basic, createClient, createUser, login, refresh, tokenRequest, tokenStatus } from '../helpers';
 
-async function status(token: string): Promise<number> {
-  return (await bearer(app, '/api/currentUser', token)).status;
-}
+const status = (token: string) => tokenStatus(app, token);
 
 describe('account changes take effect at once', () => {
   beforeEach(async () => {

@@ -1,11 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { app, mock } from 'egg-mock/bootstrap';
-import { CLIENT, USER, basic, bearer, createClient, createUser, login, refresh } from '../../helpers';
+import { CLIENT, USER, basic, bearer, createClient, createUser, login, refresh, tokenStatus } from '../../helpers';
 
-async function status(token: string): Promise<number> {
-  return (await bearer(app, '/api/currentUser', token)).status;
-}
+const status = (token: string) => tokenStatus(app, token);
 
 describe('[POST /oauth/token] grant_type=refresh_token', () => {
   beforeEach(async () => {

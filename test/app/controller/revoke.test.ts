@@ -1,10 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { app } from 'egg-mock/bootstrap';
-import { CLIENT, basic, bearer, clientPost, createClient, createUser, login, refresh } from '../../helpers';
+import { CLIENT, basic, clientPost, createClient, createUser, login, refresh, tokenStatus } from '../../helpers';
 
-async function status(token: string): Promise<number> {
-  return (await bearer(app, '/api/currentUser', token)).status;
-}
+const status = (token: string) => tokenStatus(app, token);
 
 describe('[POST /oauth/revoke] RFC 7009', () => {
   beforeEach(async () => {
