@@ -175,7 +175,7 @@ describe('timing of failed logins tells nothing', () => {
     await app.services.accounts.importUser({ username: 'imported', passwordHash: bcrypt.hashSync('imported password', 10) });
     usePolicies({ userIp: policy(1) });
     await attempt('wrong password', '10.9.9.9', 'locked-out');
-    mock(app.config.oauth, 'minFailureMs', 150);
+    mock(app.config.oauth, 'minFailureMs', 250);
 
     // A fresh IP for every try: only the locked-out case is throttled.
     const cases: Record<string, [ number, (ip: string) => ReturnType<typeof attempt> ]> = {
