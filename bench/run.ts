@@ -56,6 +56,8 @@ interface Row {
   p99: number;
   errors: number;
   non2xx: number;
+  /** Worker RSS when the scenario started and when it ended. */
+  rssStartMiB: number;
   rssMiB: number;
 }
 
@@ -153,8 +155,9 @@ function stopServer() {
 
 type Setup = (req: autocannon.Request) => autocannon.Request;
 
-async function drive(title: string, opts: { path: string; method?: 'GET' | 'POST'; headers?: Record<string, string>; setupRequest?: Setup; connections?: number }): Promise<autocannon.Result> {
-  return autocannon({
+async function drive(title: string, opts: { path: string; method?: 'GET' | 'POST'; headers?: Record<string, string>; setupRequest?: Setup; connections?: number }): Promise<[autocannon.Result, number]> {
+  const rssStart = workerRssMiB();
+  const result = await autocannon({
     title,
     url: BASE,
     connections: opts.connections ?? CONNECTIONS,
@@ -166,9 +169,10 @@ async function drive(title: string, opts: { path: string; method?: 'GET' | 'POST
       ...opts.setupRequest ? { setupRequest: opts.setupRequest } : {},
     }],
   });
+  return [ result, rssStart ];
 }
 
-function row(scenario: string, workers: number, result: autocannon.Result): Row {
+function row(scenario: string, workers: number, [ result, rssStartMiB ]: [autocannon.Result, number]): Row {
   return {
     scenario,
     workers,
@@ -177,6 +181,7 @@ function row(scenario: string, workers: number, result: autocannon.Result): Row 
     p99: result.latency.p99,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
+    rssStartMiB,
     rssMiB: workerRssMiB(),
   };
 }
@@ -300,12 +305,14 @@ async function main() {
     { target: '(f).p99/(b).p99 <= 3: Bearer p99 under login load', value: f && b ? f.p99 / Math.max(b.p99, 1) : NaN, max: 3 },
     ...Number.isNaN(large) ? [] : [{ target: `lookup at ${tokenRows} rows / at ${BEARER_TOKENS + refreshCount} rows <= 1.2`, value: large / small, max: 1.2 }],
     ...(b2 && b ? [{ target: `(b) ${b2.workers} workers / 1 worker >= 1.6`, value: b2.reqPerSec / b.reqPerSec, min: 1.6 }] : []),
+    // The Bearer scenario runs on a warm worker ((a) and a warm-up came first): its RSS should hold.
+    ...(b ? [{ target: `worker RSS at the end / start of (b), ${DURATION} s <= 1.1`, value: b.rssMiB / Math.max(b.rssStartMiB, 1), max: 1.1 }] : []),
   ].map(r => ({ ...r, value: Math.round(r.value * 100) / 100, met: ('min' in r && r.min !== undefined) ? r.value >= r.min : r.value <= (r.max ?? Infinity) }));
 
   const table = [
-    '| scenario | workers | req/s | p50 ms | p99 ms | errors | non-2xx | worker RSS MiB |',
+    '| scenario | workers | req/s | p50 ms | p99 ms | errors | non-2xx | worker RSS MiB (start → end) |',
     '|---|---|---|---|---|---|---|---|',
-    ...rows.map(r => `| ${r.scenario} | ${r.workers} | ${r.reqPerSec} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${r.rssMiB} |`),
+    ...rows.map(r => `| ${r.scenario} | ${r.workers} | ${r.reqPerSec} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${r.rssStartMiB} → ${r.rssMiB} |`),
     `| g. argon2id verify (m=19 MiB, t=2, p=1), ${process.env.UV_THREADPOOL_SIZE || 4} threads | - | ${extra.argon2VerifyPerSec} | | | | | |`,
     '',
     '| target | measured | met |',
