@@ -8,7 +8,7 @@ import { TooManyRequestsError } from './errors';
  * Names the first body parameter that is not a single string: RFC 6749 §3.2 forbids repeating a
  * parameter, and a repeated or nested one arrives as an array or an object.
  */
-export function findMalformedParameter(body: unknown): string | undefined {
+function findMalformedParameter(body: unknown): string | undefined {
   if (!body || typeof body !== 'object') return undefined;
   const params = body as Record<string, unknown>;
   return Object.keys(params).find(name => typeof params[name] !== 'string');
