@@ -1,9 +1,9 @@
 import type { Server } from 'node:http';
 import type { Application, IBoot } from 'egg';
-import { hasDemoData, loadDemoData } from './app/lib/demo';
-import { migrate } from './app/lib/migrator';
-import { drainServer } from './app/lib/shutdown';
-import { useUtcSessions } from './app/lib/utcSessions';
+import { hasDemoData, loadDemoData } from './app/infra/demo';
+import { migrate } from './app/infra/migrator';
+import { drainServer } from './app/infra/shutdown';
+import { useUtcSessions } from './app/infra/dbSession';
 
 export default class AppBootHook implements IBoot {
   private server?: Server;

@@ -17,7 +17,7 @@ import argon2 from 'argon2';
 import autocannon from 'autocannon';
 import { RDSClient } from '@eggjs/rds';
 import { databaseSettings } from '../config/database';
-import { ensureDatabase, migrate } from '../app/lib/migrator';
+import { ensureDatabase, migrate } from '../app/infra/migrator';
 import { OWASP_ARGON2ID, PasswordHasher } from '../app/lib/password';
 
 const ROOT = path.join(__dirname, '..');

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import type { EggAppConfig, EggAppInfo, PowerPartial } from 'egg';
-import { DEMO_CLIENT } from '../app/lib/demo';
+import { DEMO_CLIENT } from '../app/infra/demo';
 import { handleOAuthError, uncaughtErrors } from '../app/lib/errors';
 import type { ThrottleConfig } from '../app/lib/throttle';
-import type { TokenCacheOptions } from '../app/lib/tokenCache';
+import type { TokenCacheOptions } from '../app/infra/tokenCache';
 import { type Argon2Options, OWASP_ARGON2ID } from '../app/lib/password';
 import { CLIENT_AUTHENTICATED_POSTS } from '../app/router';
 import { databaseSettings } from './database';

@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { AccountError } from '../lib/accounts';
 import { OWASP_ARGON2ID } from '../lib/password';
-import { createServices, type Services } from '../lib/services';
+import { createServices, type Services } from '../infra/container';
 import { splitList } from '../lib/token';
 import { auditAdminChange } from './audit';
 import { describeFailure, openDatabase } from './database';

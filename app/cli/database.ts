@@ -1,7 +1,7 @@
 import { RDSClient } from '@eggjs/rds';
 import { databaseSettings, serverEnvironment } from '../../config/database';
-import { ensureDatabase, migrate } from '../lib/migrator';
-import { useUtcSessions } from '../lib/utcSessions';
+import { ensureDatabase, migrate } from '../infra/migrator';
+import { useUtcSessions } from '../infra/dbSession';
 
 /**
  * Opens the database the app of this environment uses (EGG_SERVER_ENV / NODE_ENV and MYSQL_*),

@@ -1,6 +1,6 @@
 import type { Application } from 'egg';
 import { type AuditEvent, type AuditFields, auditLine } from '../lib/audit';
-import { createServices, type Services } from '../lib/services';
+import { createServices, type Services } from '../infra/container';
 import { LoginThrottle } from '../lib/throttle';
 
 const SERVICES = Symbol('Application#services');

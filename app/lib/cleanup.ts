@@ -1,5 +1,5 @@
 import type { RDSClient } from '@eggjs/rds';
-import type { Services } from './services';
+import type { Services } from '../infra/container';
 
 export interface CleanupOptions {
   batchSize: number;

@@ -1,5 +1,5 @@
 import type { RDSClient } from '@eggjs/rds';
-import type { TokenCache } from '../lib/tokenCache';
+import type { TokenCache } from '../infra/tokenCache';
 
 /** Why a grant stopped working; stored in oauth_grants.revoke_reason. */
 export type RevokeReason = 'logout' | 'reuse' | 'password_change' | 'user_disabled' | 'client_disabled' | 'admin';

@@ -1,5 +1,5 @@
 import type { RDSClient } from '@eggjs/rds';
-import type { TokenCache } from '../lib/tokenCache';
+import type { TokenCache } from '../infra/tokenCache';
 import type { User } from './UserRepository';
 import { splitList } from '../lib/token';
 

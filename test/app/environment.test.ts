@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { app } from 'egg-mock/bootstrap';
 import prodConfig from '../../config/config.prod';
-import { DEMO_USER, hasDemoData, loadDemoData } from '../../app/lib/demo';
+import { DEMO_USER, hasDemoData, loadDemoData } from '../../app/infra/demo';
 import { basic, createClient, createUser, login, tokenRequest, USER } from '../helpers';
 
 describe('environment', () => {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { app, mock } from 'egg-mock/bootstrap';
 import { type Browser, type BrowserContext, type Page, type Route, chromium } from 'playwright-core';
-import { DEMO_CLIENT, DEMO_USER, loadDemoData } from '../../app/lib/demo';
+import { DEMO_CLIENT, DEMO_USER, loadDemoData } from '../../app/infra/demo';
 import { USER, basic, bearer, createClient, createUser, refresh } from '../helpers';
 
 /** Debian's Chromium; a browser is never downloaded. */

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { readdirSync } from 'node:fs';
 import { RDSClient } from '@eggjs/rds';
 import { databaseSettings } from '../../config/database';
-import { MIGRATIONS_DIR, ensureDatabase, migrate, splitStatements } from '../../app/lib/migrator';
+import { MIGRATIONS_DIR, ensureDatabase, migrate, splitStatements } from '../../app/infra/migrator';
 
 const silent = { info: () => undefined };
 

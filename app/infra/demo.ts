@@ -1,4 +1,4 @@
-import type { Services } from './services';
+import type { Services } from './container';
 
 /** The client the original browser front end sends: Basic bXlfYXBwOm15X3NlY3JldA== (my_app:my_secret). */
 export const DEMO_CLIENT = { clientId: 'my_app', secret: 'my_secret', grants: [ 'password', 'refresh_token' ] };
