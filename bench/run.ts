@@ -18,7 +18,7 @@ import autocannon from 'autocannon';
 import { RDSClient } from '@eggjs/rds';
 import { databaseSettings } from '../config/database';
 import { ensureDatabase, migrate } from '../app/infra/migrator';
-import { OWASP_ARGON2ID, PasswordHasher } from '../app/lib/password';
+import { OWASP_ARGON2ID, PasswordHasher } from '../app/core/password';
 
 const ROOT = path.join(__dirname, '..');
 const TITLE = 'oauth2-server-bench';

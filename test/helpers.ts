@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import type { MockApplication } from 'egg-mock';
 import qs from 'qs';
-import type { CreateClientInput, CreateUserInput } from '../app/lib/accounts';
+import type { CreateClientInput, CreateUserInput } from '../app/core/accounts';
 
 export const CLIENT = { clientId: 'web_app', secret: 'web-app-secret-123', grants: [ 'password', 'refresh_token' ] };
 export const USER = { username: 'alice', password: 'correct horse battery', email: 'alice@example.com' };

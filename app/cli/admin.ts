@@ -1,8 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { AccountError } from '../lib/accounts';
-import { OWASP_ARGON2ID } from '../lib/password';
+import { AccountError } from '../core/accounts';
+import { OWASP_ARGON2ID } from '../core/password';
 import { createServices, type Services } from '../infra/container';
-import { splitList } from '../lib/token';
+import { splitList } from '../core/token';
 import { auditAdminChange } from './audit';
 import { describeFailure, openDatabase } from './database';
 

@@ -1,7 +1,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { logDirectory } from '../../config/logDir';
-import { type AuditFields, auditLine } from '../lib/audit';
+import { type AuditFields, auditLine } from '../core/audit';
 
 const PROJECT_ROOT = path.join(__dirname, '../..');
 // eslint-disable-next-line @typescript-eslint/no-var-requires

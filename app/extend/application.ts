@@ -1,7 +1,7 @@
 import type { Application } from 'egg';
-import { type AuditEvent, type AuditFields, auditLine } from '../lib/audit';
+import { type AuditEvent, type AuditFields, auditLine } from '../core/audit';
 import { createServices, type Services } from '../infra/container';
-import { LoginThrottle } from '../lib/throttle';
+import { LoginThrottle } from '../core/throttle';
 
 const SERVICES = Symbol('Application#services');
 const THROTTLE = Symbol('Application#loginThrottle');

@@ -5,7 +5,7 @@ import type {
 import { InvalidGrantError } from 'oauth2-server';
 import type { NewToken, TokenRecord } from '../repository/TokenRepository';
 import type { User } from '../repository/UserRepository';
-import { generateGrantId, generateToken, hashToken } from '../lib/token';
+import { generateGrantId, generateToken, hashToken } from '../core/token';
 import { isUsable } from '../lib/tokenState';
 
 /** The client as the engine carries it between model calls: no secret hash. */

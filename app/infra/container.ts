@@ -4,8 +4,8 @@ import { GrantRepository } from '../repository/GrantRepository';
 import { ThrottleRepository } from '../repository/ThrottleRepository';
 import { TokenRepository } from '../repository/TokenRepository';
 import { UserRepository } from '../repository/UserRepository';
-import { Accounts } from '../lib/accounts';
-import { type Argon2Options, PasswordHasher } from '../lib/password';
+import { Accounts } from '../core/accounts';
+import { type Argon2Options, PasswordHasher } from '../core/password';
 import { TokenCache, type TokenCacheOptions } from './tokenCache';
 
 /** The repositories and account logic over one database; shared by the app and the command line. */

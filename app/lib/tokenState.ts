@@ -1,5 +1,5 @@
 import type { TokenRecord, TokenRepository } from '../repository/TokenRepository';
-import { hashToken } from './token';
+import { hashToken } from '../core/token';
 
 export type TokenKind = 'access_token' | 'refresh_token';
 

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context } from 'egg';
-import { type LoginFailure, usernameHash } from '../lib/audit';
+import { type LoginFailure, usernameHash } from '../core/audit';
 import { basicCredentials, isVsChar } from '../lib/clientAuth';
 import { TooManyRequestsError } from '../lib/errors';
-import type { Attempt, Outcome } from '../lib/throttle';
+import type { Attempt, Outcome } from '../core/throttle';
 import type { User } from '../repository/UserRepository';
 
 type LoginOutcome = { user: User } | { failure: LoginFailure; userId?: number };

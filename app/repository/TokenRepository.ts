@@ -1,7 +1,7 @@
 import type { RDSClient } from '@eggjs/rds';
 import type { TokenCache } from '../infra/tokenCache';
 import type { User } from './UserRepository';
-import { splitList } from '../lib/token';
+import { splitList } from '../core/token';
 
 export interface NewGrant {
   id: string;

@@ -1,5 +1,5 @@
 import type { RDSClient } from '@eggjs/rds';
-import { splitList } from '../lib/token';
+import { splitList } from '../core/token';
 
 export interface User {
   id: number;

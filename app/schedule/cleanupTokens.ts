@@ -1,5 +1,5 @@
 import type { Application } from 'egg';
-import { cleanupTokens } from '../lib/cleanup';
+import { cleanupTokens } from '../core/cleanup';
 
 /** Deletes expired and long-revoked tokens; one worker per host, one host at a time (named lock). */
 export default (app: Application) => ({

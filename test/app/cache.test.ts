@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { app } from 'egg-mock/bootstrap';
 import { CLIENT, USER, basic, bearer, clientPost, createClient, createUser, login, tokenRequest, tokenStatus } from '../helpers';
-import { PasswordHasher } from '../../app/lib/password';
+import { PasswordHasher } from '../../app/core/password';
 
 const status = (token: string) => tokenStatus(app, token);
 

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { app } from 'egg-mock/bootstrap';
-import { cleanupTokens } from '../../app/lib/cleanup';
-import { hashToken } from '../../app/lib/token';
+import { cleanupTokens } from '../../app/core/cleanup';
+import { hashToken } from '../../app/core/token';
 import { CLIENT, USER, basic, createClient, createUser, login, refresh, tokenRequest, tokenStatus } from '../helpers';
 
 const status = (token: string) => tokenStatus(app, token);

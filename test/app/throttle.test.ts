@@ -3,7 +3,7 @@ import { app, mock } from 'egg-mock/bootstrap';
 import bcrypt from 'bcrypt';
 import type { ThrottlePolicy } from '../../app/repository/ThrottleRepository';
 import { CLIENT, USER, basic, clientPost, createClient, createUser, tokenRequest } from '../helpers';
-import { canonicalUsername, ipSubject } from '../../app/lib/throttle';
+import { canonicalUsername, ipSubject } from '../../app/core/throttle';
 
 const OFF: ThrottlePolicy = { threshold: 1000, windowSeconds: 3600, stepSeconds: 60, maxBlockSeconds: 900 };
 

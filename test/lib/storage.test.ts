@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { app } from 'egg-mock/bootstrap';
 import bcrypt from 'bcrypt';
-import { PasswordHasher } from '../../app/lib/password';
-import { hashToken } from '../../app/lib/token';
+import { PasswordHasher } from '../../app/core/password';
+import { hashToken } from '../../app/core/token';
 import { CLIENT, USER, basic, createClient, createUser, login, tokenRequest } from '../helpers';
 
 async function dumpDatabase(): Promise<string> {
