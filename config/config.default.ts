@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { EggAppConfig, EggAppInfo, PowerPartial } from 'egg';
 import { DEMO_CLIENT } from '../app/infra/demo';
-import { handleOAuthError, uncaughtErrors } from '../app/lib/errors';
+import { handleOAuthError, uncaughtErrors } from '../app/oauth/errors';
 import type { ThrottleConfig } from '../app/core/throttle';
 import type { TokenCacheOptions } from '../app/infra/tokenCache';
 import { type Argon2Options, OWASP_ARGON2ID } from '../app/core/password';

@@ -1,8 +1,8 @@
 import { Controller } from 'egg';
 import { InvalidRequestError, UnauthorizedClientError } from 'oauth2-server';
-import { authenticateClient, formParameters } from '../lib/clientAuth';
-import { NO_STORE } from '../lib/errors';
-import { type FoundToken, expiresAt, findToken, isActive } from '../lib/tokenState';
+import { authenticateClient, formParameters } from '../oauth/clientAuth';
+import { NO_STORE } from '../oauth/errors';
+import { type FoundToken, expiresAt, findToken, isActive } from '../oauth/tokenState';
 import type { OAuthClient } from '../repository/ClientRepository';
 
 

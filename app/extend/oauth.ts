@@ -6,7 +6,7 @@ import { InvalidGrantError } from 'oauth2-server';
 import type { NewToken, TokenRecord } from '../repository/TokenRepository';
 import type { User } from '../repository/UserRepository';
 import { generateGrantId, generateToken, hashToken } from '../core/token';
-import { isUsable } from '../lib/tokenState';
+import { isUsable } from '../oauth/tokenState';
 
 /** The client as the engine carries it between model calls: no secret hash. */
 export interface EngineClient extends Client {

@@ -1,6 +1,6 @@
 import type { Context } from 'egg';
 import { OAuthError } from 'oauth2-server';
-import { handleOAuthError, respondServerFailure } from '../lib/errors';
+import { handleOAuthError, respondServerFailure } from '../oauth/errors';
 
 /**
  * Turns any error escaping a controller into a JSON response: OAuth errors as RFC 6749 §5.2 bodies,

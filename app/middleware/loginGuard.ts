@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context } from 'egg';
 import { type LoginFailure, usernameHash } from '../core/audit';
-import { basicCredentials, isVsChar } from '../lib/clientAuth';
-import { TooManyRequestsError } from '../lib/errors';
+import { basicCredentials, isVsChar } from '../oauth/clientAuth';
+import { TooManyRequestsError } from '../oauth/errors';
 import type { Attempt, Outcome } from '../core/throttle';
 import type { User } from '../repository/UserRepository';
 

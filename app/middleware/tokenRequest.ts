@@ -1,6 +1,6 @@
 import type { Context, EggAppConfig } from 'egg';
 import { InvalidRequestError, UnsupportedGrantTypeError } from 'oauth2-server';
-import { basicCredentials, formParameters, invalidClient } from '../lib/clientAuth';
+import { basicCredentials, formParameters, invalidClient } from '../oauth/clientAuth';
 
 /** Parameters that must never be in a URL, where proxies, browsers and logs keep them (RFC 6749 §3.2, RFC 6819 §5.4.3). */
 const SECRET_PARAMETERS = [ 'password', 'client_secret', 'refresh_token', 'code', 'code_verifier', 'access_token', 'username' ];
