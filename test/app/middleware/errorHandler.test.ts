@@ -1,11 +1,11 @@
 import { strict as assert } from 'node:assert';
 import { RDSClient } from '@eggjs/rds';
 import { app, mock } from 'egg-mock/bootstrap';
-import { databaseSettings } from '../../config/database';
-import { createServices } from '../../app/infra/container';
-import { useUtcSessions } from '../../app/infra/dbSession';
-import { FaultyProxy } from '../faultyProxy';
-import { bearer, createClient, createUser, login, tokenRequest, USER } from '../helpers';
+import { databaseSettings } from '../../../config/database';
+import { createServices } from '../../../app/infra/container';
+import { useUtcSessions } from '../../../app/infra/dbSession';
+import { FaultyProxy } from '../../faultyProxy';
+import { bearer, createClient, createUser, login, tokenRequest, USER } from '../../helpers';
 
 const PASSWORD_GRANT = { grant_type: 'password', username: USER.username, password: USER.password };
 
