@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { Application, IBoot } from 'egg';
-import { hasDemoData, loadDemoData } from './app/infra/demo';
+import { loadDemoData } from './app/infra/demo';
+import { hasDemoData } from './config/demo';
 import { migrate } from './app/infra/migrator';
 import { drainServer } from './app/infra/shutdown';
 import { useUtcSessions } from './app/infra/dbSession';
@@ -45,9 +46,9 @@ export default class AppBootHook implements IBoot {
       const db = app.config.mysql.client;
       throw new Error(`cannot migrate MySQL database ${db?.database} at ${db?.host}:${db?.port} (check MYSQL_* settings): ${(err as Error).message}`);
     }
-    await app.services.accounts.warmUp();
+    await app.container.accounts.warmUp();
     if (hasDemoData(app.config.env)) {
-      const created = await loadDemoData(app.services);
+      const created = await loadDemoData(app.container);
       if (created.length > 0) app.coreLogger.info('[demo] created %s', created.join(', '));
     }
   }

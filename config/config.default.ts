@@ -1,11 +1,11 @@
 import path from 'node:path';
 import type { EggAppConfig, EggAppInfo, PowerPartial } from 'egg';
-import { DEMO_CLIENT } from '../app/infra/demo';
+import { DEMO_CLIENT } from './demo';
 import { handleOAuthError, uncaughtErrors } from '../app/oauth/errors';
 import type { ThrottleConfig } from '../app/core/throttle';
 import type { TokenCacheOptions } from '../app/infra/tokenCache';
 import { type Argon2Options, OWASP_ARGON2ID } from '../app/core/password';
-import { CLIENT_AUTHENTICATED_POSTS } from '../app/router';
+import { CLIENT_AUTHENTICATED_POSTS } from '../app/oauth/endpoints';
 import { databaseSettings } from './database';
 import { logDirectory } from './logDir';
 

@@ -11,11 +11,11 @@ export function basic(clientId: string, secret: string): string {
 }
 
 export async function createClient(app: MockApplication, input: Partial<CreateClientInput> = {}) {
-  await app.services.accounts.createClient({ ...CLIENT, ...input });
+  await app.container.accounts.createClient({ ...CLIENT, ...input });
 }
 
 export async function createUser(app: MockApplication, input: Partial<CreateUserInput> = {}) {
-  return app.services.accounts.createUser({ ...USER, ...input });
+  return app.container.accounts.createUser({ ...USER, ...input });
 }
 
 /** POSTs a form-encoded token request the way the browser front end does (qs + Basic). */

@@ -1,8 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { AccountError } from '../core/accounts';
 import { OWASP_ARGON2ID } from '../core/password';
-import { createServices, type Services } from '../infra/container';
-import { splitList } from '../core/token';
+import { createContainer, type Container } from '../infra/container';
+import { splitList } from '../repository/columns';
 import { auditAdminChange } from './audit';
 import { describeFailure, openDatabase } from './database';
 
@@ -18,11 +18,11 @@ function seconds(value: string): number {
 }
 
 /** Runs one command against the database, then closes it. */
-function withServices<T extends unknown[]>(action: (services: Services, ...args: T) => Promise<void>) {
+function withContainer<T extends unknown[]>(action: (container: Container, ...args: T) => Promise<void>) {
   return async (...args: T) => {
     const db = await openDatabase();
     try {
-      await action(createServices(db, { argon2: OWASP_ARGON2ID }), ...args);
+      await action(createContainer(db, { argon2: OWASP_ARGON2ID }), ...args);
     } finally {
       await db.end();
     }
@@ -44,7 +44,7 @@ program.command('client:create')
   .option('--access-ttl <seconds>', 'access token lifetime (default from config: 7200)', seconds)
   .option('--refresh-ttl <seconds>', 'refresh token lifetime (default from config: 5184000)', seconds)
   .option('--resource-server', 'may introspect the tokens of every client, not only its own')
-  .action(withServices(async ({ accounts }, opts: {
+  .action(withContainer(async ({ accounts }, opts: {
     id: string; secret?: string; grants: string[]; scopes?: string[]; defaultScope?: string[];
     redirectUris?: string[]; accessTtl?: number; refreshTtl?: number; resourceServer?: boolean;
   }) => {
@@ -68,7 +68,7 @@ program.command('client:create')
 
 program.command('client:list')
   .description('list registered clients (never their secrets)')
-  .action(withServices(async ({ clients }) => {
+  .action(withContainer(async ({ clients }) => {
     const rows = await clients.listClients();
     if (rows.length === 0) {
       console.log('no clients');
@@ -91,7 +91,7 @@ program.command('client:list')
 program.command('client:disable')
   .description('disable a client: no token is issued to it, and its live tokens stop working')
   .requiredOption('--id <clientId>', 'client id')
-  .action(withServices(async ({ accounts }, opts: { id: string }) => {
+  .action(withContainer(async ({ accounts }, opts: { id: string }) => {
     await accounts.setClientEnabled(opts.id, false);
     auditAdminChange('client:disable', { clientId: opts.id });
     console.log(`disabled client ${opts.id}`);
@@ -100,7 +100,7 @@ program.command('client:disable')
 program.command('client:enable')
   .description('enable a disabled client (its old tokens stay revoked)')
   .requiredOption('--id <clientId>', 'client id')
-  .action(withServices(async ({ accounts }, opts: { id: string }) => {
+  .action(withContainer(async ({ accounts }, opts: { id: string }) => {
     await accounts.setClientEnabled(opts.id, true);
     auditAdminChange('client:enable', { clientId: opts.id });
     console.log(`enabled client ${opts.id}`);
@@ -109,7 +109,7 @@ program.command('client:enable')
 program.command('client:delete')
   .description('delete a client and every token issued to it')
   .requiredOption('--id <clientId>', 'client id')
-  .action(withServices(async ({ accounts }, opts: { id: string }) => {
+  .action(withContainer(async ({ accounts }, opts: { id: string }) => {
     await accounts.deleteClient(opts.id);
     auditAdminChange('client:delete', { clientId: opts.id });
     console.log(`deleted client ${opts.id}`);
@@ -122,7 +122,7 @@ program.command('user:create')
   .option('--email <email>', 'e-mail address (unique)')
   .option('--phone <phone>', 'phone number (unique)')
   .option('--roles <roles>', 'roles, e.g. admin', list)
-  .action(withServices(async ({ accounts }, opts: {
+  .action(withContainer(async ({ accounts }, opts: {
     username: string; password: string; email?: string; phone?: string; roles?: string[];
   }) => {
     const userId = await accounts.createUser(opts);
@@ -137,7 +137,7 @@ program.command('user:import')
   .option('--email <email>', 'e-mail address (unique)')
   .option('--phone <phone>', 'phone number (unique)')
   .option('--roles <roles>', 'roles, e.g. admin', list)
-  .action(withServices(async ({ accounts }, opts: {
+  .action(withContainer(async ({ accounts }, opts: {
     username: string; passwordHash: string; email?: string; phone?: string; roles?: string[];
   }) => {
     const userId = await accounts.importUser(opts);
@@ -148,7 +148,7 @@ program.command('user:import')
 program.command('user:disable')
   .description('disable a user: no login, and its tokens stop working')
   .requiredOption('--username <username>', 'login name')
-  .action(withServices(async ({ accounts }, opts: { username: string }) => {
+  .action(withContainer(async ({ accounts }, opts: { username: string }) => {
     await accounts.setEnabled(opts.username, false);
     auditAdminChange('user:disable', { username: opts.username });
     console.log(`disabled user ${opts.username}`);
@@ -157,7 +157,7 @@ program.command('user:disable')
 program.command('user:enable')
   .description('enable a disabled user')
   .requiredOption('--username <username>', 'login name')
-  .action(withServices(async ({ accounts }, opts: { username: string }) => {
+  .action(withContainer(async ({ accounts }, opts: { username: string }) => {
     await accounts.setEnabled(opts.username, true);
     auditAdminChange('user:enable', { username: opts.username });
     console.log(`enabled user ${opts.username}`);
@@ -167,7 +167,7 @@ program.command('user:password')
   .description('set a user\'s password')
   .requiredOption('--username <username>', 'login name')
   .requiredOption('--password <password>', 'new password (at least 8 characters)')
-  .action(withServices(async ({ accounts }, opts: { username: string; password: string }) => {
+  .action(withContainer(async ({ accounts }, opts: { username: string; password: string }) => {
     await accounts.setPassword(opts.username, opts.password);
     auditAdminChange('user:password', { username: opts.username });
     console.log(`changed the password of ${opts.username}`);
@@ -176,7 +176,7 @@ program.command('user:password')
 program.command('user:sessions')
   .description('list the live logins (grants) of a user, one per device')
   .requiredOption('--username <username>', 'login name')
-  .action(withServices(async ({ accounts }, opts: { username: string }) => {
+  .action(withContainer(async ({ accounts }, opts: { username: string }) => {
     const sessions = await accounts.listSessions(opts.username);
     if (sessions.length === 0) {
       console.log(`no live sessions for ${opts.username}`);
@@ -196,7 +196,7 @@ program.command('user:sessions')
 program.command('user:logout')
   .description('revoke every live login of a user (logout on all devices)')
   .requiredOption('--username <username>', 'login name')
-  .action(withServices(async ({ accounts }, opts: { username: string }) => {
+  .action(withContainer(async ({ accounts }, opts: { username: string }) => {
     const revoked = await accounts.logoutEverywhere(opts.username);
     auditAdminChange('user:logout', { username: opts.username, revoked });
     console.log(`revoked ${revoked} session(s) of ${opts.username}`);

@@ -29,13 +29,13 @@ export default class OAuthController extends Controller {
     const { ctx, app } = this;
     const params = formParameters(ctx);
     const client = await authenticateClient(ctx, params);
-    const found = await findToken(app.services.tokens, requireToken(params), params.token_type_hint);
+    const found = await findToken(app.container.tokens, requireToken(params), params.token_type_hint);
     if (found) {
       // §2.1: the server verifies that the token was issued to the client asking.
       if (found.record.client.id !== client.id) {
         throw new UnauthorizedClientError('Unauthorized client: the token was issued to another client');
       }
-      await app.services.grants.revokeGrant(found.record.grantId, 'logout', new Date());
+      await app.container.grants.revokeGrant(found.record.grantId, 'logout', new Date());
       app.audit('revocation', { clientId: client.clientId, userId: found.record.user?.id ?? null, grantId: found.record.grantId });
     }
     ctx.set(NO_STORE);
@@ -48,7 +48,7 @@ export default class OAuthController extends Controller {
     const { ctx, app } = this;
     const params = formParameters(ctx);
     const client = await authenticateClient(ctx, params);
-    const found = await findToken(app.services.tokens, requireToken(params), params.token_type_hint);
+    const found = await findToken(app.container.tokens, requireToken(params), params.token_type_hint);
     ctx.set(NO_STORE);
     if (!found || !visibleTo(client, found) || !isActive(found)) {
       ctx.body = { active: false };
@@ -77,7 +77,7 @@ export default class OAuthController extends Controller {
     const params = ctx.method === 'POST' ? formParameters(ctx) : {};
     const client = await authenticateClient(ctx, params);
     const token = ctx.method === 'POST' ? params.token ?? '' : typeof ctx.query.token === 'string' ? ctx.query.token : '';
-    const found = token ? await findToken(app.services.tokens, token, 'access_token') : null;
+    const found = token ? await findToken(app.container.tokens, token, 'access_token') : null;
     ctx.set(NO_STORE);
     if (!found || found.kind !== 'access_token' || !visibleTo(client, found) || !isActive(found)) {
       ctx.status = 400;
@@ -114,7 +114,7 @@ export default class OAuthController extends Controller {
       token_endpoint_auth_methods_supported: authMethods,
       revocation_endpoint_auth_methods_supported: authMethods,
       introspection_endpoint_auth_methods_supported: authMethods,
-      scopes_supported: await app.services.clients.listScopes(),
+      scopes_supported: await app.container.clients.listScopes(),
     };
   }
 }

@@ -32,7 +32,7 @@ export default class UserController extends Controller {
 
   /** GET /api/getUser: every user (role admin). */
   async list() {
-    const users = await this.app.services.users.listUsers();
+    const users = await this.app.container.users.listUsers();
     this.ctx.body = users.map(publicUser);
   }
 }

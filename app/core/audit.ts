@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { canonicalUsername } from './throttle';
+import { canonicalUsername } from './username';
 
 /** Security events of the audit log (one JSON object per line, logs/…/audit.log). */
 export type AuditEvent =

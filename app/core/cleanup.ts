@@ -1,5 +1,5 @@
 import type { RDSClient } from '@eggjs/rds';
-import type { Services } from '../infra/container';
+import type { Container } from '../infra/container';
 
 export interface CleanupOptions {
   batchSize: number;
@@ -35,7 +35,7 @@ async function drain(step: () => Promise<number>, batchSize: number): Promise<nu
  * locks for long. A MySQL named lock lets one process at a time run it, across workers and hosts;
  * returns null when another holds it.
  */
-export async function cleanupTokens(db: RDSClient, { tokens, grants, throttle }: Services, options: CleanupOptions, now = new Date()): Promise<CleanupReport | null> {
+export async function cleanupTokens(db: RDSClient, { tokens, grants, throttle }: Container, options: CleanupOptions, now = new Date()): Promise<CleanupReport | null> {
   const conn = await db.getConnection();
   try {
     const [ lock ] = await conn.query('SELECT GET_LOCK(?, 0) AS acquired', [ LOCK_NAME ]);

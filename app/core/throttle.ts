@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { Counter, CounterChange, ThrottlePolicy, ThrottleRepository } from '../repository/ThrottleRepository';
+import { canonicalUsername } from './username';
 
 export interface ThrottleConfig {
   enabled: boolean;
@@ -35,15 +36,6 @@ type PolicyName = keyof Omit<ThrottleConfig, 'enabled'>;
 /** The counters an attempt was counted in: settled once its outcome is known. */
 export interface Reservation {
   keys: Array<[PolicyName, string]>;
-}
-
-/**
- * The form of a username that the users table matches (utf8mb4_unicode_ci ignores case, accents,
- * width and invisible characters): `démo`, `ＤＥＭＯ` and `demo` are one account, so one counter.
- */
-export function canonicalUsername(username: string): string {
-  return username.normalize('NFKD').replace(/[\p{M}\p{Cf}]/gu, '').trim()
-    .toLowerCase();
 }
 
 /** IPv6 clients usually hold a whole /64: they are counted per /64. */

@@ -14,8 +14,3 @@ export function hashToken(token: string): string {
 export function generateGrantId(): string {
   return randomBytes(16).toString('hex');
 }
-
-/** Space-separated list column ⇄ array. */
-export function splitList(value: string | null | undefined): string[] {
-  return (value ?? '').split(/\s+/).filter(Boolean);
-}

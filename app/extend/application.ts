@@ -1,26 +1,26 @@
 import type { Application } from 'egg';
 import { type AuditEvent, type AuditFields, auditLine } from '../core/audit';
-import { createServices, type Services } from '../infra/container';
+import { createContainer, type Container } from '../infra/container';
 import { LoginThrottle } from '../core/throttle';
 
-const SERVICES = Symbol('Application#services');
+const CONTAINER = Symbol('Application#container');
 const THROTTLE = Symbol('Application#loginThrottle');
 
-type App = Application & { [SERVICES]?: Services; [THROTTLE]?: LoginThrottle };
+type App = Application & { [CONTAINER]?: Container; [THROTTLE]?: LoginThrottle };
 
 export default {
-  /** Repositories and account logic on app.mysql, built once per worker. */
-  get services(): Services {
+  /** The per-worker container: repositories and domain objects on app.mysql, built once per worker (not egg's per-request ctx.service). */
+  get container(): Container {
     const app = this as unknown as App;
     const { argon2, tokenCache, clientSecretCacheSize } = app.config.oauth;
-    app[SERVICES] ??= createServices(app.mysql, { argon2, tokenCache, clientSecretCacheSize });
-    return app[SERVICES];
+    app[CONTAINER] ??= createContainer(app.mysql, { argon2, tokenCache, clientSecretCacheSize });
+    return app[CONTAINER];
   },
 
   /** Brute-force throttling of the token endpoint (config.oauth.throttle). */
   get loginThrottle(): LoginThrottle {
     const app = this as unknown as App;
-    app[THROTTLE] ??= new LoginThrottle(app.services.throttle, app.config.oauth.throttle, app.config.keys);
+    app[THROTTLE] ??= new LoginThrottle(app.container.throttle, app.config.oauth.throttle, app.config.keys);
     return app[THROTTLE];
   },
 

@@ -57,7 +57,7 @@ export default (app: Application) => class Model implements PasswordModel, Refre
   async getClient(clientId: string, clientSecret: string | null): Promise<EngineClient | Falsey> {
     // Every grant this server runs authenticates its client (RFC 6749 §2.3.1).
     if (!clientSecret) return null;
-    const client = await app.services.accounts.authenticateClient(clientId, clientSecret);
+    const client = await app.container.accounts.authenticateClient(clientId, clientSecret);
     if (!client) return null;
     return {
       id: client.clientId,
@@ -72,7 +72,7 @@ export default (app: Application) => class Model implements PasswordModel, Refre
   }
 
   async getUser(username: string, password: string): Promise<Principal | Falsey> {
-    const result = await app.services.accounts.authenticateUser(username, password);
+    const result = await app.container.accounts.authenticateUser(username, password);
     // For loginGuard, which throttles and audits the request once the engine has answered.
     const ctx = app.currentContext;
     if (ctx) ctx.state.loginOutcome = result;
@@ -128,11 +128,11 @@ export default (app: Application) => class Model implements PasswordModel, Refre
     };
     const { spends } = user;
     if (!user.grantId) {
-      await app.services.tokens.saveToken(newToken, { grant: { id: grantId, clientId: client.pk, userId, scope } });
+      await app.container.tokens.saveToken(newToken, { grant: { id: grantId, clientId: client.pk, userId, scope } });
     } else if (spends && !spends.withinGrace) {
       await this.saveRotation(newToken, spends.tokenId);
     } else {
-      await app.services.tokens.saveToken(newToken);
+      await app.container.tokens.saveToken(newToken);
     }
     if (spends) {
       app.audit('token_refresh', { clientId: client.id, userId, grantId, reason: spends.withinGrace ? 'within_grace_period' : undefined });
@@ -150,7 +150,7 @@ export default (app: Application) => class Model implements PasswordModel, Refre
   }
 
   async getAccessToken(accessToken: string): Promise<AuthenticatedToken | Falsey> {
-    const record = await app.services.tokens.findTokenByAccessTokenHash(hashToken(accessToken));
+    const record = await app.container.tokens.findTokenByAccessTokenHash(hashToken(accessToken));
     if (!record || !isUsable(record)) return null;
     return {
       accessToken,
@@ -168,7 +168,7 @@ export default (app: Application) => class Model implements PasswordModel, Refre
    * (Only rotation sets a token's revoked_at; logout and the like revoke the grant.)
    */
   async getRefreshToken(refreshToken: string): Promise<StoredRefreshToken | Falsey> {
-    const record = await app.services.tokens.findTokenByRefreshTokenHash(hashToken(refreshToken));
+    const record = await app.container.tokens.findTokenByRefreshTokenHash(hashToken(refreshToken));
     if (!record || !isUsable({ ...record, revokedAt: null })) return null;
     const withinGrace = record.revokedAt !== null && this.isWithinGrace(record.revokedAt);
     if (record.revokedAt && !withinGrace) {
@@ -196,11 +196,11 @@ export default (app: Application) => class Model implements PasswordModel, Refre
 
   /** Saves the next token of a grant and spends the old one in one transaction, once only. */
   private async saveRotation(newToken: NewToken, tokenId: number): Promise<void> {
-    if (await app.services.tokens.saveToken(newToken, { spends: { tokenId, at: new Date() } })) return;
+    if (await app.container.tokens.saveToken(newToken, { spends: { tokenId, at: new Date() } })) return;
     // Another request spent it between our read and our write: the same rules as a late reuse.
-    const revocation = await app.services.tokens.findRevocation(tokenId);
+    const revocation = await app.container.tokens.findRevocation(tokenId);
     if (revocation && this.isWithinGrace(revocation.revokedAt)) {
-      await app.services.tokens.saveToken(newToken);
+      await app.container.tokens.saveToken(newToken);
       return;
     }
     await this.revokeForReuse(newToken.grantId);
@@ -212,7 +212,7 @@ export default (app: Application) => class Model implements PasswordModel, Refre
   }
 
   private async revokeForReuse(grantId: string): Promise<void> {
-    await app.services.grants.revokeGrant(grantId, 'reuse', new Date());
+    await app.container.grants.revokeGrant(grantId, 'reuse', new Date());
     app.audit('refresh_reuse', { grantId });
   }
 };

@@ -9,7 +9,7 @@ import { type Argon2Options, PasswordHasher } from '../core/password';
 import { TokenCache, type TokenCacheOptions } from './tokenCache';
 
 /** The repositories and account logic over one database; shared by the app and the command line. */
-export interface Services {
+export interface Container {
   users: UserRepository;
   clients: ClientRepository;
   grants: GrantRepository;
@@ -18,7 +18,7 @@ export interface Services {
   accounts: Accounts;
 }
 
-export interface ServiceOptions {
+export interface ContainerOptions {
   argon2: Argon2Options;
   /** The server's Bearer-lookup cache; the command line has none. */
   tokenCache?: TokenCacheOptions;
@@ -26,7 +26,7 @@ export interface ServiceOptions {
   clientSecretCacheSize?: number;
 }
 
-export function createServices(db: RDSClient, { argon2, tokenCache, clientSecretCacheSize = 0 }: ServiceOptions): Services {
+export function createContainer(db: RDSClient, { argon2, tokenCache, clientSecretCacheSize = 0 }: ContainerOptions): Container {
   const cache = tokenCache ? new TokenCache(tokenCache) : undefined;
   const users = new UserRepository(db);
   const clients = new ClientRepository(db);

@@ -36,7 +36,7 @@ export default () => async function loginGuard(ctx: Context, next: () => Promise
   // proved guesses nothing: it skips the throttle's bookkeeping.
   const { secret, ...counted } = attempt;
   if (counted.username === undefined && isVsChar(counted.clientId) && isVsChar(secret)
-    && await app.services.accounts.findVerifiedClient(counted.clientId, secret)) {
+    && await app.container.accounts.findVerifiedClient(counted.clientId, secret)) {
     await next();
     return;
   }

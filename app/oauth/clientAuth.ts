@@ -66,12 +66,12 @@ export async function authenticateClient(ctx: Context, params: Record<string, st
   const clientId = header ? basic?.clientId : params.client_id;
   const secret = header ? basic?.secret : params.client_secret;
   if (!isVsChar(clientId) || !isVsChar(secret)) throw invalidClient();
-  const verified = await app.services.accounts.findVerifiedClient(clientId, secret);
+  const verified = await app.container.accounts.findVerifiedClient(clientId, secret);
   if (verified) return verified;
   // The same brute-force throttling as on the token endpoint: no endpoint is a free guessing oracle.
   const { retryAfter, reservation } = await app.loginThrottle.begin({ ip: ctx.ip, clientId });
   if (retryAfter > 0) throw new TooManyRequestsError(retryAfter);
-  const client = await app.services.accounts.authenticateClient(clientId, secret);
+  const client = await app.container.accounts.authenticateClient(clientId, secret);
   if (reservation) await app.loginThrottle.settle(reservation, { clientFailed: !client });
   if (!client) {
     app.audit('client_auth_failure', { clientId });

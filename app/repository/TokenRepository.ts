@@ -1,7 +1,7 @@
 import type { RDSClient } from '@eggjs/rds';
 import type { TokenCache } from '../infra/tokenCache';
 import type { User } from './UserRepository';
-import { splitList } from '../core/token';
+import { splitList } from './columns';
 
 export interface NewGrant {
   id: string;

@@ -1,5 +1,5 @@
 import type { RDSClient } from '@eggjs/rds';
-import { splitList } from '../core/token';
+import { splitList } from './columns';
 
 export interface User {
   id: number;

@@ -8,7 +8,7 @@ export default (app: Application) => ({
     type: 'worker',
   },
   async task() {
-    const report = await cleanupTokens(app.mysql, app.services, app.config.oauth.cleanup);
+    const report = await cleanupTokens(app.mysql, app.container, app.config.oauth.cleanup);
     if (!report) {
       app.coreLogger.info('[cleanup] skipped: another process is cleaning up');
       return;

@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { app } from 'egg-mock/bootstrap';
 import prodConfig from '../../config/config.prod';
-import { DEMO_USER, hasDemoData, loadDemoData } from '../../app/infra/demo';
+import { loadDemoData } from '../../app/infra/demo';
+import { DEMO_USER, hasDemoData } from '../../config/demo';
 import { basic, createClient, createUser, login, tokenRequest, USER } from '../helpers';
 
 describe('environment', () => {
@@ -16,13 +17,13 @@ describe('environment', () => {
   });
 
   it('loads a demo client that the original front end\'s header (my_app:my_secret) logs in with', async () => {
-    await loadDemoData(app.services);
+    await loadDemoData(app.container);
     const res = await app.httpRequest().post('/api/user/token')
       .set('Authorization', 'Basic bXlfYXBwOm15X3NlY3JldA==')
       .set('Content-Type', 'application/x-www-form-urlencoded')
       .send(`grant_type=password&username=${DEMO_USER.username}&password=${DEMO_USER.password}`);
     assert.equal(res.status, 200);
-    assert.deepEqual(await loadDemoData(app.services), [], 'loading twice creates nothing');
+    assert.deepEqual(await loadDemoData(app.container), [], 'loading twice creates nothing');
   });
 
   it('refuses to start in production without APP_KEYS', () => {

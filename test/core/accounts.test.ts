@@ -14,10 +14,10 @@ describe('account changes take effect at once', () => {
 
   it('disabling a user kills its tokens and refreshes, and enabling it again does not revive them', async () => {
     const tokens = await login(app);
-    await app.services.accounts.setEnabled(USER.username, false);
+    await app.container.accounts.setEnabled(USER.username, false);
     assert.equal(await status(tokens.access_token), 401);
     assert.equal((await refresh(app, tokens.refresh_token)).body.error, 'invalid_grant');
-    await app.services.accounts.setEnabled(USER.username, true);
+    await app.container.accounts.setEnabled(USER.username, true);
     assert.equal(await status(tokens.access_token), 401);
     assert.equal((await refresh(app, tokens.refresh_token)).body.error, 'invalid_grant');
     assert.equal(await status((await login(app)).access_token), 200, 'a new login works');
@@ -26,7 +26,7 @@ describe('account changes take effect at once', () => {
   it('changing the password revokes every login of the user', async () => {
     const phone = await login(app);
     const laptop = await login(app);
-    await app.services.accounts.setPassword(USER.username, 'a brand new password');
+    await app.container.accounts.setPassword(USER.username, 'a brand new password');
     for (const tokens of [ phone, laptop ]) {
       assert.equal(await status(tokens.access_token), 401);
       assert.equal((await refresh(app, tokens.refresh_token)).body.error, 'invalid_grant');
@@ -35,16 +35,16 @@ describe('account changes take effect at once', () => {
 
   it('disabling a client kills its tokens, also after it is enabled again', async () => {
     const tokens = await login(app);
-    await app.services.accounts.setClientEnabled(CLIENT.clientId, false);
+    await app.container.accounts.setClientEnabled(CLIENT.clientId, false);
     assert.equal(await status(tokens.access_token), 401);
-    await app.services.accounts.setClientEnabled(CLIENT.clientId, true);
+    await app.container.accounts.setClientEnabled(CLIENT.clientId, true);
     assert.equal(await status(tokens.access_token), 401);
     assert.equal((await refresh(app, tokens.refresh_token)).body.error, 'invalid_grant');
   });
 
   it('deleting a client deletes its grants and tokens', async () => {
     await login(app);
-    await app.services.accounts.deleteClient(CLIENT.clientId);
+    await app.container.accounts.deleteClient(CLIENT.clientId);
     const [ counts ] = await app.mysql.query('SELECT (SELECT COUNT(*) FROM oauth_tokens) AS tokens, (SELECT COUNT(*) FROM oauth_grants) AS grants');
     assert.deepEqual(counts, { tokens: 0, grants: 0 });
   });
@@ -53,10 +53,10 @@ describe('account changes take effect at once', () => {
     await createClient(app, { clientId: 'mobile' });
     await login(app);
     await login(app, basic('mobile', CLIENT.secret));
-    const sessions = await app.services.accounts.listSessions(USER.username);
+    const sessions = await app.container.accounts.listSessions(USER.username);
     assert.deepEqual(sessions.map(s => s.clientId).sort(), [ 'mobile', CLIENT.clientId ]);
-    assert.equal(await app.services.accounts.logoutEverywhere(USER.username), 2);
-    assert.deepEqual(await app.services.accounts.listSessions(USER.username), []);
+    assert.equal(await app.container.accounts.logoutEverywhere(USER.username), 2);
+    assert.deepEqual(await app.container.accounts.listSessions(USER.username), []);
   });
 });
 
@@ -95,8 +95,8 @@ describe('token cleanup (app/schedule/cleanupTokens)', () => {
     await app.mysql.query('UPDATE oauth_tokens SET access_token_expires_at = ? WHERE id IN (?)', [ past, [ t2, t3, t4 ]]);
     await app.mysql.query('UPDATE oauth_tokens SET refresh_token_expires_at = ? WHERE id = ?', [ past, t3 ]);
     await app.mysql.query('UPDATE oauth_tokens SET revoked_at = ? WHERE id = ?', [ new Date(now - 8 * DAY), t5 ]);
-    await app.services.grants.revokeGrant((await app.services.tokens.findTokenByAccessTokenHash(hashToken(old.access_token)))!.grantId, 'logout', new Date(now - 8 * DAY));
-    await app.services.grants.revokeGrant((await app.services.tokens.findTokenByAccessTokenHash(hashToken(recent.access_token)))!.grantId, 'logout', new Date(now - DAY));
+    await app.container.grants.revokeGrant((await app.container.tokens.findTokenByAccessTokenHash(hashToken(old.access_token)))!.grantId, 'logout', new Date(now - 8 * DAY));
+    await app.container.grants.revokeGrant((await app.container.tokens.findTokenByAccessTokenHash(hashToken(recent.access_token)))!.grantId, 'logout', new Date(now - DAY));
 
     app.mockLog('coreLogger');
     await app.runSchedule('cleanupTokens');
@@ -109,7 +109,7 @@ describe('token cleanup (app/schedule/cleanupTokens)', () => {
   it('works in batches smaller than the backlog', async () => {
     for (let i = 0; i < 5; i++) await login(app);
     await app.mysql.query('UPDATE oauth_tokens SET access_token_expires_at = ?, refresh_token_expires_at = ?', [ new Date(Date.now() - DAY), new Date(Date.now() - DAY) ]);
-    const report = await cleanupTokens(app.mysql, app.services, { batchSize: 2, revokedRetention: 7 * 24 * 3600 });
+    const report = await cleanupTokens(app.mysql, app.container, { batchSize: 2, revokedRetention: 7 * 24 * 3600 });
     assert.deepEqual(report, { expiredTokens: 5, revokedGrants: 0, emptyGrants: 5, throttleCounters: 0 });
     assert.deepEqual(await tokenIds(), []);
   });
@@ -118,7 +118,7 @@ describe('token cleanup (app/schedule/cleanupTokens)', () => {
     const conn = await app.mysql.getConnection();
     try {
       await conn.query('SELECT GET_LOCK(\'oauth2_server_token_cleanup\', 0)');
-      assert.equal(await cleanupTokens(app.mysql, app.services, { batchSize: 10, revokedRetention: 0 }), null);
+      assert.equal(await cleanupTokens(app.mysql, app.container, { batchSize: 10, revokedRetention: 0 }), null);
     } finally {
       await conn.query('SELECT RELEASE_LOCK(\'oauth2_server_token_cleanup\')');
       conn.release();

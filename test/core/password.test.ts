@@ -45,7 +45,7 @@ describe('storage of secrets', () => {
       await createClient(app);
       // As a Spring Security server stores them (BCryptPasswordEncoder writes $2a$).
       const hash = prefix + bcrypt.hashSync(USER.password, 4).slice(4);
-      await app.services.accounts.importUser({ username: USER.username, passwordHash: hash });
+      await app.container.accounts.importUser({ username: USER.username, passwordHash: hash });
       await login(app);
       const [ row ] = await app.mysql.query('SELECT password_hash FROM users');
       assert.match(row.password_hash, /^\$argon2id\$/);
@@ -57,7 +57,7 @@ describe('storage of secrets', () => {
   it('refuses a wrong password against an imported bcrypt hash and keeps the hash', async () => {
     await createClient(app);
     const hash = bcrypt.hashSync(USER.password, 4);
-    await app.services.accounts.importUser({ username: USER.username, passwordHash: hash });
+    await app.container.accounts.importUser({ username: USER.username, passwordHash: hash });
     const res = await tokenRequest(app, { grant_type: 'password', username: USER.username, password: 'wrong password' });
     assert.equal(res.body.error, 'invalid_grant');
     const [ row ] = await app.mysql.query('SELECT password_hash FROM users');

@@ -3,7 +3,8 @@ import { app, mock } from 'egg-mock/bootstrap';
 import bcrypt from 'bcrypt';
 import type { ThrottlePolicy } from '../../app/repository/ThrottleRepository';
 import { CLIENT, USER, basic, clientPost, createClient, createUser, tokenRequest } from '../helpers';
-import { canonicalUsername, ipSubject } from '../../app/core/throttle';
+import { ipSubject } from '../../app/core/throttle';
+import { canonicalUsername } from '../../app/core/username';
 
 const OFF: ThrottlePolicy = { threshold: 1000, windowSeconds: 3600, stepSeconds: 60, maxBlockSeconds: 900 };
 
@@ -170,9 +171,9 @@ describe('timing of failed logins tells nothing', () => {
     await createClient(app);
     await createUser(app);
     await createUser(app, { username: 'disabled', email: 'disabled@example.com' });
-    await app.services.accounts.setEnabled('disabled', false);
+    await app.container.accounts.setEnabled('disabled', false);
     // An imported Spring hash: bcrypt cost 10 costs far more than the test's cheap argon2.
-    await app.services.accounts.importUser({ username: 'imported', passwordHash: bcrypt.hashSync('imported password', 10) });
+    await app.container.accounts.importUser({ username: 'imported', passwordHash: bcrypt.hashSync('imported password', 10) });
     usePolicies({ userIp: policy(1) });
     await attempt('wrong password', '10.9.9.9', 'locked-out');
     mock(app.config.oauth, 'minFailureMs', 250);
@@ -228,7 +229,7 @@ describe('input limits of the token endpoint', () => {
 
   it('should accept a password at the limit', async () => {
     const password = 'p'.repeat(1024);
-    await app.services.accounts.setPassword(USER.username, password);
+    await app.container.accounts.setPassword(USER.username, password);
     const res = await tokenRequest(app, { grant_type: 'password', username: USER.username, password });
     assert.equal(res.status, 200);
   });

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { app, mock } from 'egg-mock/bootstrap';
 import { type Browser, type BrowserContext, type Page, type Route, chromium } from 'playwright-core';
-import { DEMO_CLIENT, DEMO_USER, loadDemoData } from '../../app/infra/demo';
+import { loadDemoData } from '../../app/infra/demo';
+import { DEMO_CLIENT, DEMO_USER } from '../../config/demo';
 import { USER, basic, bearer, createClient, createUser, refresh } from '../helpers';
 
 /** Debian's Chromium; a browser is never downloaded. */
@@ -117,7 +118,7 @@ describe('[GET /] the browser front end, in Chromium', () => {
   });
 
   beforeEach(async () => {
-    await loadDemoData(app.services);
+    await loadDemoData(app.container);
     context = await browser.newContext();
     context.setDefaultTimeout(10_000);
     ({ exchanges, headersRecorded } = recordExchanges(context));

@@ -32,7 +32,7 @@ describe('the per-worker Bearer lookup cache (oauth.tokenCache, 1 s)', () => {
   it('drops the tokens of a user disabled in this worker at once', async () => {
     const { access_token } = await login(app);
     assert.equal(await status(access_token), 200);
-    await app.services.accounts.setEnabled(USER.username, false);
+    await app.container.accounts.setEnabled(USER.username, false);
     assert.equal(await status(access_token), 401);
   });
 
@@ -91,7 +91,7 @@ describe('the verified client secret cache', () => {
   });
 
   it('runs argon2 once per client secret, not on every request', async () => {
-    const hasher = (app.services.accounts as unknown as { hasher: PasswordHasher }).hasher;
+    const hasher = (app.container.accounts as unknown as { hasher: PasswordHasher }).hasher;
     let verifications = 0;
     const verify = hasher.verify.bind(hasher);
     hasher.verify = async (hash: string, plain: string) => {

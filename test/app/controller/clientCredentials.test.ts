@@ -98,7 +98,7 @@ describe('scopes', () => {
     });
 
     it('should keep roles a separate check: an admin user without the scope is refused', async () => {
-      await app.services.accounts.createUser({ username: 'root', password: 'root-password', roles: [ 'admin' ] });
+      await app.container.accounts.createUser({ username: 'root', password: 'root-password', roles: [ 'admin' ] });
       const { access_token } = await login(app, SERVICE, { username: 'root', password: 'root-password', scope: 'read' });
       assert.equal((await bearer(app, '/test/needs-write', access_token)).status, 403);
       assert.equal((await bearer(app, '/api/getUser', access_token)).status, 200);

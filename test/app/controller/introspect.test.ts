@@ -144,7 +144,7 @@ describe('[GET /oauth/check_token] Spring Security OAuth2 shape', () => {
 
   it('should 400 invalid_token for a disabled user\'s token (Spring would still say valid)', async () => {
     const tokens = await login(app);
-    await app.services.accounts.setEnabled(USER.username, false);
+    await app.container.accounts.setEnabled(USER.username, false);
     const res = await checkToken(tokens.access_token);
     assert.equal(res.status, 400);
     assert.equal(res.body.error, 'invalid_token');
@@ -167,7 +167,7 @@ describe('[GET /oauth/check_token] Spring Security OAuth2 shape', () => {
   it('should keep the token of the query string out of the logs', async () => {
     const tokens = await login(app);
     // A failure makes the request write a log line, which names the request.
-    mock(app.services.tokens, 'findTokenByAccessTokenHash', async () => {
+    mock(app.container.tokens, 'findTokenByAccessTokenHash', async () => {
       throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
     });
     app.mockLog('errorLogger');

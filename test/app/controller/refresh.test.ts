@@ -158,12 +158,12 @@ describe('[POST /oauth/token] grant_type=refresh_token', () => {
     const auth = basic('scoped', CLIENT.secret);
     const first = await login(app, auth, { scope: 'read' });
     assert.equal((await refresh(app, first.refresh_token, { scope: 'read write' }, auth)).body.error, 'invalid_scope');
-    const saveToken = app.services.tokens.saveToken.bind(app.services.tokens);
-    mock(app.services.tokens, 'saveToken', async () => {
+    const saveToken = app.container.tokens.saveToken.bind(app.container.tokens);
+    mock(app.container.tokens, 'saveToken', async () => {
       throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
     });
     assert.equal((await refresh(app, first.refresh_token, {}, auth)).status, 503);
-    mock(app.services.tokens, 'saveToken', saveToken);
+    mock(app.container.tokens, 'saveToken', saveToken);
     const retry = await refresh(app, first.refresh_token, {}, auth);
     assert.equal(retry.status, 200, 'not taken for reuse');
     assert.equal(await status(retry.body.access_token), 200);

@@ -235,7 +235,7 @@ describe('[POST /oauth/token] grant_type=password', () => {
     it('should 400 invalid_grant with one body for unknown user, wrong password and disabled user', async () => {
       const unknown = await refused({ ...PASSWORD_GRANT, username: 'mallory' });
       const wrong = await refused({ ...PASSWORD_GRANT, password: 'wrong password' });
-      await app.services.accounts.setEnabled(USER.username, false);
+      await app.container.accounts.setEnabled(USER.username, false);
       const disabled = await refused(PASSWORD_GRANT);
       assert.deepEqual(unknown, wrong);
       assert.deepEqual(disabled, wrong);
@@ -243,7 +243,7 @@ describe('[POST /oauth/token] grant_type=password', () => {
 
     it('should spend one password hash on an unknown user too', async () => {
       let dummyVerifications = 0;
-      const hasher = (app.services.accounts as unknown as { hasher: { verifyDummy: (p: string) => Promise<false> } }).hasher;
+      const hasher = (app.container.accounts as unknown as { hasher: { verifyDummy: (p: string) => Promise<false> } }).hasher;
       const original = hasher.verifyDummy.bind(hasher);
       mock(hasher, 'verifyDummy', async (plain: string) => {
         dummyVerifications++;

@@ -67,7 +67,7 @@ describe('[GET /api/currentUser] Bearer authentication', () => {
   });
 
   it('should 401 invalid_token once the user is disabled', async () => {
-    await app.services.accounts.setEnabled(USER.username, false);
+    await app.container.accounts.setEnabled(USER.username, false);
     assertInvalidToken(await bearer(app, '/api/currentUser', token));
   });
 
@@ -77,7 +77,7 @@ describe('[GET /api/currentUser] Bearer authentication', () => {
   });
 
   it('should 401 invalid_token once the client is deleted', async () => {
-    await app.services.accounts.deleteClient('web_app');
+    await app.container.accounts.deleteClient('web_app');
     assertInvalidToken(await bearer(app, '/api/currentUser', token));
   });
 });

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { RDSClient } from '@eggjs/rds';
 import { app, mock } from 'egg-mock/bootstrap';
 import { databaseSettings } from '../../../config/database';
-import { createServices } from '../../../app/infra/container';
+import { createContainer } from '../../../app/infra/container';
 import { useUtcSessions } from '../../../app/infra/dbSession';
 import { FaultyProxy } from '../../faultyProxy';
 import { bearer, createClient, createUser, login, tokenRequest, USER } from '../../helpers';
@@ -31,7 +31,7 @@ describe('database outage (a fault-injecting proxy between the app and MySQL)', 
     await createUser(app);
     token = (await login(app)).access_token;
     // The app's repositories, on a pool that goes through the proxy.
-    mock(app, 'services', createServices(db, { argon2: app.config.oauth.argon2 }));
+    mock(app, 'container', createContainer(db, { argon2: app.config.oauth.argon2 }));
     assert.equal((await bearer(app, '/api/currentUser', token)).status, 200, 'through the proxy');
   });
   afterEach(mock.restore);
@@ -72,8 +72,8 @@ describe('database outage (a fault-injecting proxy between the app and MySQL)', 
   });
 
   it('should never return a token that was not committed', async () => {
-    const saveToken = app.services.tokens.saveToken.bind(app.services.tokens);
-    mock(app.services.tokens, 'saveToken', async (...args: Parameters<typeof saveToken>) => {
+    const saveToken = app.container.tokens.saveToken.bind(app.container.tokens);
+    mock(app.container.tokens, 'saveToken', async (...args: Parameters<typeof saveToken>) => {
       // The database goes away between the credential check and the write of the token.
       await proxy.cut('refuse');
       return saveToken(...args);
@@ -101,7 +101,7 @@ describe('unexpected failure', () => {
     await createClient(app);
     await createUser(app, { roles: [ 'admin' ] });
     const { access_token } = await login(app);
-    mock(app.services.users, 'listUsers', async () => {
+    mock(app.container.users, 'listUsers', async () => {
       throw new TypeError('internal detail');
     });
     app.mockLog('errorLogger');
