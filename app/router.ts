@@ -8,12 +8,12 @@ export default (app: Application) => {
     // all(): a GET gets the engine's RFC 6749 §3.2 invalid_request answer rather than a bare 404.
     router.all(path, middleware.tokenRequest({}, app), middleware.loginGuard(), oAuth2Server.token());
   }
-  router.post('/oauth/revoke', controller.oauth.revoke);
-  router.post('/oauth/introspect', controller.oauth.introspect);
+  router.post('/oauth/revoke', controller.revocation.revoke);
+  router.post('/oauth/introspect', controller.introspection.introspect);
   // GET as in Spring's docs, POST (form) as Spring's RemoteTokenServices sends it.
-  router.get('/oauth/check_token', controller.oauth.checkToken);
-  router.post('/oauth/check_token', controller.oauth.checkToken);
-  router.get('/.well-known/oauth-authorization-server', controller.oauth.metadata);
+  router.get('/oauth/check_token', controller.checkToken.check);
+  router.post('/oauth/check_token', controller.checkToken.check);
+  router.get('/.well-known/oauth-authorization-server', controller.metadata.show);
 
   router.get('/health', controller.health.show);
 

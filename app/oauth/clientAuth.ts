@@ -22,6 +22,12 @@ export function formParameters(ctx: Context): Record<string, string> {
   return body && typeof body === 'object' ? body : {};
 }
 
+/** RFC 7009 §2.1, RFC 7662 §2.1: the token the request is about. */
+export function requireToken(params: Record<string, string>): string {
+  if (!params.token) throw new InvalidRequestError('Missing parameter: `token`');
+  return params.token;
+}
+
 /** RFC 6749 §2.3.1 / RFC 3986 form decoding of one Basic credential; malformed escapes stay raw. */
 function formDecode(value: string): string {
   try {

@@ -1,3 +1,4 @@
+import type { OAuthClient } from '../repository/ClientRepository';
 import type { TokenRecord, TokenRepository } from '../repository/TokenRepository';
 import { hashToken } from '../core/token';
 
@@ -43,4 +44,14 @@ export function expiresAt({ kind, record }: FoundToken): Date | null {
 export function isActive(found: FoundToken, now = new Date()): boolean {
   const expiry = expiresAt(found);
   return isUsable(found.record) && expiry !== null && expiry > now;
+}
+
+/** RFC 7662 §4 / our policy: a client sees its own tokens; a resource server sees every token. */
+export function visibleTo(client: OAuthClient, found: FoundToken): boolean {
+  return client.resourceServer || found.record.client.id === client.id;
+}
+
+/** A time as the seconds since the epoch of JWT-style claims (`exp`, `iat`). */
+export function epochSeconds(date: Date): number {
+  return Math.floor(date.getTime() / 1000);
 }

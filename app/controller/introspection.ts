@@ -1,0 +1,31 @@
+import { Controller } from 'egg';
+import { authenticateClient, formParameters, requireToken } from '../oauth/clientAuth';
+import { NO_STORE } from '../oauth/errors';
+import { epochSeconds, expiresAt, findToken, isActive, visibleTo } from '../oauth/tokenState';
+
+export default class IntrospectionController extends Controller {
+  /** POST /oauth/introspect (RFC 7662). */
+  async introspect() {
+    const { ctx, app } = this;
+    const params = formParameters(ctx);
+    const client = await authenticateClient(ctx, params);
+    const found = await findToken(app.container.tokens, requireToken(params), params.token_type_hint);
+    ctx.set(NO_STORE);
+    if (!found || !visibleTo(client, found) || !isActive(found)) {
+      ctx.body = { active: false };
+      return;
+    }
+    const { record } = found;
+    ctx.body = {
+      active: true,
+      scope: record.scope.length > 0 ? record.scope.join(' ') : undefined,
+      client_id: record.client.clientId,
+      username: record.user?.username,
+      sub: record.user ? String(record.user.id) : record.client.clientId,
+      // RFC 7662 §2.2 takes token_type from RFC 6749 §5.1 (Bearer): a refresh token has none.
+      token_type: found.kind === 'access_token' ? 'Bearer' : undefined,
+      exp: epochSeconds(expiresAt(found) as Date),
+      iat: epochSeconds(record.issuedAt),
+    };
+  }
+}
