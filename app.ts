@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
-import type { Application, IBoot } from 'egg';
+import type { Application, Context, IBoot } from 'egg';
+import { renderError } from './app/middleware/errorHandler';
 import { loadDemoData } from './app/infra/demo';
 import { hasDemoData } from './config/demo';
 import { migrate } from './app/infra/migrator';
@@ -17,6 +18,13 @@ export default class AppBootHook implements IBoot {
   }
 
   configWillLoad() {
+    const { config } = this.app;
+    // Ahead of egg's own middleware (body parser, security checks): their errors are answered by the
+    // one errorHandler too, and every answer carries its request id.
+    config.coreMiddleware.unshift('requestId', 'errorHandler');
+    // What still escapes (an error emitted outside any middleware) is answered the same way.
+    config.onerror = { ...config.onerror, all: (err: Error, ctx: Context) => renderError(ctx, err) };
+
     // Request log lines name the path, never the query string: clients put tokens (check_token) and
     // even passwords (Spring-style /oauth/token?password=…) there.
     const Base = this.app.ContextLogger;
@@ -46,7 +54,7 @@ export default class AppBootHook implements IBoot {
       const db = app.config.mysql.client;
       throw new Error(`cannot migrate MySQL database ${db?.database} at ${db?.host}:${db?.port} (check MYSQL_* settings): ${(err as Error).message}`);
     }
-    await app.container.accounts.warmUp();
+    await app.container.credentials.warmUp();
     if (hasDemoData(app.config.env)) {
       const created = await loadDemoData(app.container);
       if (created.length > 0) app.coreLogger.info('[demo] created %s', created.join(', '));

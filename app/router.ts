@@ -3,16 +3,18 @@ import { TOKEN_PATHS } from './oauth/endpoints';
 
 export default (app: Application) => {
   const { router, controller, middleware, oAuth2Server } = app;
+  // RFC 6749 §2.3, RFC 7009 §2.1, RFC 7662 §2.1: one client authentication for every endpoint that needs one.
+  const clientAuth = middleware.clientAuth();
 
   for (const path of TOKEN_PATHS) {
-    // all(): a GET gets the engine's RFC 6749 §3.2 invalid_request answer rather than a bare 404.
-    router.all(path, middleware.tokenRequest({}, app), middleware.loginGuard(), oAuth2Server.token());
+    // all(): a GET gets an RFC 6749 §3.2 invalid_request answer rather than a bare 404.
+    router.all(path, middleware.tokenRequest({}, app), clientAuth, oAuth2Server.token());
   }
-  router.post('/oauth/revoke', controller.revocation.revoke);
-  router.post('/oauth/introspect', controller.introspection.introspect);
+  router.post('/oauth/revoke', clientAuth, controller.revocation.revoke);
+  router.post('/oauth/introspect', clientAuth, controller.introspection.introspect);
   // GET as in Spring's docs, POST (form) as Spring's RemoteTokenServices sends it.
-  router.get('/oauth/check_token', controller.checkToken.check);
-  router.post('/oauth/check_token', controller.checkToken.check);
+  router.get('/oauth/check_token', clientAuth, controller.checkToken.check);
+  router.post('/oauth/check_token', clientAuth, controller.checkToken.check);
   router.get('/.well-known/oauth-authorization-server', controller.metadata.show);
 
   router.get('/health', controller.health.show);

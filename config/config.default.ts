@@ -1,7 +1,6 @@
 import path from 'node:path';
-import type { EggAppConfig, EggAppInfo, PowerPartial } from 'egg';
+import type { Context, EggAppConfig, EggAppInfo, PowerPartial } from 'egg';
 import { DEMO_CLIENT } from './demo';
-import { handleOAuthError, uncaughtErrors } from '../app/oauth/errors';
 import type { ThrottleConfig } from '../app/core/throttle';
 import type { TokenCacheOptions } from '../app/infra/tokenCache';
 import { type Argon2Options, OWASP_ARGON2ID } from '../app/core/password';
@@ -34,7 +33,6 @@ export interface BizConfig {
     /** Every failed or throttled token request takes at least this long (timing tells nothing). */
     minFailureMs: number;
     limits: {
-      maxUsernameLength: number;
       maxPasswordLength: number;
     };
     /** How long `npm stop` waits for requests in flight (egg-cluster kills a worker after 5 s). */
@@ -67,7 +65,8 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
   // Signs cookies; production refuses to start without APP_KEYS (config.prod.ts).
   config.keys = process.env.APP_KEYS || `${appInfo.name}_development_only_key`;
 
-  config.middleware = [ 'requestId', 'errorHandler', 'bearerScheme' ];
+  // requestId and errorHandler run first of all, ahead of egg's own middleware (app.ts).
+  config.middleware = [ 'bearerScheme' ];
 
   config.logger = {
     dir: logDirectory(appInfo.baseDir, appInfo.name),
@@ -110,11 +109,15 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
     grants: [ 'password', 'refresh_token', 'client_credentials' ],
     accessTokenLifetime: 7200,
     refreshTokenLifetime: 60 * 24 * 3600,
-    // We answer every OAuth error ourselves: JSON bodies, no stack traces, 4xx not logged.
-    errorHandler: handleOAuthError,
+    // The engine's errors go to our errorHandler middleware, with the headers the engine set
+    // (WWW-Authenticate), rather than egg-oauth2-server's own answers.
+    errorHandler(ctx: Context, err: Error, response?: { headers: Record<string, string> }): never {
+      if (response) ctx.set(response.headers);
+      throw err;
+    },
+    // saveToken sets expires_in itself: the engine computes it after the save, and floors it.
+    allowExtendedTokenAttributes: true,
   };
-
-  config.onerror = uncaughtErrors;
 
   config.security = {
     csrf: {
@@ -166,7 +169,7 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
       },
       minFailureMs: 300,
       limits: {
-        maxUsernameLength: 256,
+        // Usernames are limited by their column (core/credentials.ts).
         maxPasswordLength: 1024,
       },
       shutdownTimeoutMs: 4000,

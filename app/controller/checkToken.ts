@@ -1,7 +1,8 @@
 import { Controller } from 'egg';
-import { authenticateClient, formParameters } from '../oauth/clientAuth';
+import { formParameters } from '../oauth/params';
 import { NO_STORE } from '../oauth/errors';
 import { epochSeconds, findToken, isActive, visibleTo } from '../oauth/tokenState';
+import type { OAuthClient } from '../repository/ClientRepository';
 
 export default class CheckTokenController extends Controller {
   /**
@@ -10,8 +11,8 @@ export default class CheckTokenController extends Controller {
    */
   async check() {
     const { ctx, app } = this;
-    const params = ctx.method === 'POST' ? formParameters(ctx) : {};
-    const client = await authenticateClient(ctx, params);
+    const params = formParameters(ctx);
+    const client: OAuthClient = ctx.state.client;
     const token = ctx.method === 'POST' ? params.token ?? '' : typeof ctx.query.token === 'string' ? ctx.query.token : '';
     const found = token ? await findToken(app.container.tokens, token, 'access_token') : null;
     ctx.set(NO_STORE);

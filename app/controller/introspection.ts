@@ -1,14 +1,15 @@
 import { Controller } from 'egg';
-import { authenticateClient, formParameters, requireToken } from '../oauth/clientAuth';
+import { formParameters, requireToken } from '../oauth/params';
 import { NO_STORE } from '../oauth/errors';
 import { epochSeconds, expiresAt, findToken, isActive, visibleTo } from '../oauth/tokenState';
+import type { OAuthClient } from '../repository/ClientRepository';
 
 export default class IntrospectionController extends Controller {
   /** POST /oauth/introspect (RFC 7662). */
   async introspect() {
     const { ctx, app } = this;
     const params = formParameters(ctx);
-    const client = await authenticateClient(ctx, params);
+    const client: OAuthClient = ctx.state.client;
     const found = await findToken(app.container.tokens, requireToken(params), params.token_type_hint);
     ctx.set(NO_STORE);
     if (!found || !visibleTo(client, found) || !isActive(found)) {

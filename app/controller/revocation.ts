@@ -1,8 +1,9 @@
 import { Controller } from 'egg';
 import { UnauthorizedClientError } from 'oauth2-server';
-import { authenticateClient, formParameters, requireToken } from '../oauth/clientAuth';
+import { formParameters, requireToken } from '../oauth/params';
 import { NO_STORE } from '../oauth/errors';
 import { findToken } from '../oauth/tokenState';
+import type { OAuthClient } from '../repository/ClientRepository';
 
 export default class RevocationController extends Controller {
   /**
@@ -12,7 +13,7 @@ export default class RevocationController extends Controller {
   async revoke() {
     const { ctx, app } = this;
     const params = formParameters(ctx);
-    const client = await authenticateClient(ctx, params);
+    const client: OAuthClient = ctx.state.client;
     const found = await findToken(app.container.tokens, requireToken(params), params.token_type_hint);
     if (found) {
       // §2.1: the server verifies that the token was issued to the client asking.

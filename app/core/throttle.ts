@@ -93,12 +93,12 @@ export class LoginThrottle {
       const counters = keys.map(([ policy, key ]) => ({ policy, key, counter: this.current(stored.get(key), this.config[policy], now) }));
       const blockedUntil = Math.max(0, ...counters.map(({ counter }) => counter.blockedUntil?.getTime() ?? 0));
       if (blockedUntil > now.getTime()) {
-        return { changes, result: { retryAfter: Math.ceil((blockedUntil - now.getTime()) / 1000) } };
+        return { changes: null, result: { retryAfter: Math.ceil((blockedUntil - now.getTime()) / 1000) } };
       }
       // In flight at once: what is left below the threshold, and one attempt at a time past it (after
       // each block), so that a key over its threshold is slowed, never shut.
       if (counters.some(({ policy, counter }) => counter.pending >= Math.max(1, this.config[policy].threshold - counter.failures))) {
-        return { changes, result: { retryAfter: 1 } };
+        return { changes: null, result: { retryAfter: 1 } };
       }
       for (const { key, counter } of counters) changes.set(key, { ...counter, pending: counter.pending + 1 });
       return { changes, result: { retryAfter: 0, reservation: { keys } } };

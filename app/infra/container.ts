@@ -5,16 +5,18 @@ import { ThrottleRepository } from '../repository/ThrottleRepository';
 import { TokenRepository } from '../repository/TokenRepository';
 import { UserRepository } from '../repository/UserRepository';
 import { Accounts } from '../core/accounts';
+import { Credentials } from '../core/credentials';
 import { type Argon2Options, PasswordHasher } from '../core/password';
 import { TokenCache, type TokenCacheOptions } from './tokenCache';
 
-/** The repositories and account logic over one database; shared by the app and the command line. */
+/** The repositories and domain objects over one database, one set per process; shared by the app and the command line. */
 export interface Container {
   users: UserRepository;
   clients: ClientRepository;
   grants: GrantRepository;
   tokens: TokenRepository;
   throttle: ThrottleRepository;
+  credentials: Credentials;
   accounts: Accounts;
 }
 
@@ -31,12 +33,14 @@ export function createContainer(db: RDSClient, { argon2, tokenCache, clientSecre
   const users = new UserRepository(db);
   const clients = new ClientRepository(db);
   const grants = new GrantRepository(db, cache);
+  const hasher = new PasswordHasher(argon2);
   return {
     users,
     clients,
     grants,
     tokens: new TokenRepository(db, cache),
     throttle: new ThrottleRepository(db),
-    accounts: new Accounts(users, clients, grants, new PasswordHasher(argon2), clientSecretCacheSize),
+    credentials: new Credentials(users, clients, hasher, clientSecretCacheSize),
+    accounts: new Accounts(users, clients, grants, hasher),
   };
 }

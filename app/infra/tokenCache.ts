@@ -15,6 +15,8 @@ export interface TokenCacheOptions {
  */
 export class TokenCache {
   private readonly cache?: LRUCache<string, TokenRecord>;
+  /** Moves on at every drop: a record read before a drop is not cached after it (see set). */
+  #generation = 0;
 
   constructor(options: TokenCacheOptions) {
     if (options.ttlMs > 0) this.cache = new LRUCache({ max: options.max, ttl: options.ttlMs });
@@ -24,12 +26,22 @@ export class TokenCache {
     return this.cache?.get(accessTokenHash);
   }
 
-  set(accessTokenHash: string, record: TokenRecord): void {
-    this.cache?.set(accessTokenHash, record);
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /**
+   * Caches a record read while the cache was at `generation`. A revocation that committed and dropped
+   * entries while the read was in flight may have happened after the row was read: such a record is
+   * not cached, or a revoked token would come back for the whole TTL.
+   */
+  set(accessTokenHash: string, record: TokenRecord, generation: number): void {
+    if (generation === this.#generation) this.cache?.set(accessTokenHash, record);
   }
 
   /** Drops every cached token the predicate matches (revocations are rare: a scan is fine). */
   drop(matches: (record: TokenRecord) => boolean): void {
+    this.#generation++;
     if (!this.cache) return;
     for (const [ key, record ] of this.cache.entries()) {
       if (matches(record)) this.cache.delete(key);

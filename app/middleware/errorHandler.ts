@@ -1,26 +1,61 @@
+import { STATUS_CODES } from 'node:http';
 import type { Context } from 'egg';
-import { OAuthError } from 'oauth2-server';
-import { handleOAuthError, respondServerFailure } from '../oauth/errors';
+import { InvalidClientError, OAuthError, ServerError, UnauthorizedRequestError } from 'oauth2-server';
+import { NO_STORE, TooManyRequestsError, isDatabaseUnavailable } from '../oauth/errors';
+
+function statusOf(err: unknown): number | undefined {
+  const status = (err as { status?: number } | null)?.status;
+  return typeof status === 'number' && status >= 400 && status < 600 ? status : undefined;
+}
 
 /**
- * Turns any error escaping a controller into a JSON response: OAuth errors as RFC 6749 §5.2 bodies,
- * 4xx thrown on purpose (ctx.throw, body parser) with their status and message, anything else as a
- * logged 5xx with a generic body.
+ * The one place where an error becomes a response, as JSON in the RFC 6749 §5.2 shape:
+ * - OAuth errors with their status and description, and the headers they need: `WWW-Authenticate`
+ *   (RFC 6750 §3, RFC 6749 §5.2), `Retry-After` on 429;
+ * - other 4xx (body parser, CSRF check, method not allowed) with a generic description, never an
+ *   internal message;
+ * - anything else as 503 when the database is out of reach (retry later), else 500: logged with its
+ *   cause, answered without message, SQL or stack.
+ * Client errors are not logged: a flood of bad logins must not fill the error log.
+ */
+export function renderError(ctx: Context, err: unknown): void {
+  ctx.set(NO_STORE);
+  const status = err instanceof OAuthError ? err.code : statusOf(err);
+  if (status !== undefined && status < 500 && !(err instanceof ServerError)) {
+    ctx.status = status;
+    if (err instanceof TooManyRequestsError) ctx.set('Retry-After', String(err.retryAfter));
+    if (err instanceof InvalidClientError && !ctx.response.get('WWW-Authenticate')) {
+      ctx.set('WWW-Authenticate', 'Basic realm="Service"');
+    }
+    if (err instanceof UnauthorizedRequestError) {
+      // RFC 6750 §3.1: no error code in the header when no credentials were sent; the body still says why.
+      ctx.body = { error: 'unauthorized', error_description: 'Authentication required: send Authorization: Bearer <access token>' };
+    } else if (err instanceof OAuthError) {
+      ctx.body = { error: err.name, error_description: err.message };
+    } else {
+      ctx.body = { error: status === 403 ? 'access_denied' : 'invalid_request', error_description: STATUS_CODES[status] ?? 'Bad Request' };
+    }
+    return;
+  }
+  if (isDatabaseUnavailable(err)) {
+    ctx.status = 503;
+    ctx.body = { error: 'temporarily_unavailable', error_description: 'The service is temporarily unavailable, try again later' };
+  } else {
+    ctx.status = 500;
+    ctx.body = { error: 'server_error', error_description: 'The server encountered an unexpected error' };
+  }
+  ctx.logger.error((err as { inner?: Error }).inner ?? err);
+}
+
+/**
+ * The outermost middleware (app.ts puts it first, before egg's body parser and security checks), so
+ * that their errors are answered here too. The engine's error hook and egg-onerror hand over to
+ * renderError.
  */
 export default () => async function errorHandler(ctx: Context, next: () => Promise<void>) {
   try {
     await next();
   } catch (err) {
-    if (err instanceof OAuthError) {
-      handleOAuthError(ctx, err);
-      return;
-    }
-    const status = (err as { status?: number }).status;
-    if (status && status >= 400 && status < 500) {
-      ctx.status = status;
-      ctx.body = { error: 'invalid_request', error_description: (err as Error).message };
-      return;
-    }
-    respondServerFailure(ctx, err);
+    renderError(ctx, err);
   }
 };

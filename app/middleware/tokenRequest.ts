@@ -1,38 +1,44 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context, EggAppConfig } from 'egg';
-import { InvalidRequestError, UnsupportedGrantTypeError } from 'oauth2-server';
-import { basicCredentials, formParameters, invalidClient } from '../oauth/clientAuth';
+import { InvalidClientError, InvalidGrantError, InvalidRequestError, UnsupportedGrantTypeError } from 'oauth2-server';
+import { MAX_USERNAME_LENGTH } from '../core/credentials';
+import { TooManyRequestsError } from '../oauth/errors';
+import { formParameters } from '../oauth/params';
 
-/** Parameters that must never be in a URL, where proxies, browsers and logs keep them (RFC 6749 §3.2, RFC 6819 §5.4.3). */
-const SECRET_PARAMETERS = [ 'password', 'client_secret', 'refresh_token', 'code', 'code_verifier', 'access_token', 'username' ];
+/** The failures whose timing could tell an attacker something (which user exists, which hash, a lock). */
+function isCredentialFailure(err: unknown): boolean {
+  return err instanceof InvalidClientError || err instanceof InvalidGrantError || err instanceof TooManyRequestsError;
+}
 
 /**
- * Checks a token request before anything costly runs: no credentials in the query string, no
- * repeated or nested parameter (RFC 6749 §3.2), a username and password of sane length (a megabyte
- * password must not cost a megabyte of hashing), a readable Basic header (else 401 invalid_client,
- * §5.2), and only grant types this server runs (config.oAuth2Server.grants). Hands the engine the
- * form-decoded Basic credentials (§2.3.1). Errors go to errorHandler.
+ * The first step of the token endpoint (RFC 6749 §3.2), before anything costly runs: POST only, a
+ * form body without repeated or nested parameters and with no credential in the URL, a username and
+ * password of sane length (a megabyte password must not cost a megabyte of hashing), and a grant type
+ * this server runs (config.oAuth2Server.grants). Then it times what follows: every failed or
+ * throttled answer takes at least `oauth.minFailureMs`, so that its timing tells nothing (unknown
+ * user, wrong password, disabled user, bcrypt or argon2 hash, throttled).
  */
 export default (_options: unknown, app: { config: EggAppConfig }) => {
   const enabledGrants = new Set<string>(app.config.oAuth2Server.grants);
-  const { maxUsernameLength, maxPasswordLength } = app.config.oauth.limits;
+  const { maxPasswordLength } = app.config.oauth.limits;
   return async function tokenRequest(ctx: Context, next: () => Promise<void>) {
-    const inUrl = SECRET_PARAMETERS.find(name => name in ctx.query);
-    if (inUrl) throw new InvalidRequestError(`Invalid request: \`${inUrl}\` must be sent in the form body, never in the URL`);
+    if (ctx.method !== 'POST') throw new InvalidRequestError('Invalid request: method must be POST');
     const { grant_type: grantType, username, password } = formParameters(ctx);
-    if (username !== undefined && username.length > maxUsernameLength) {
-      throw new InvalidRequestError(`Invalid parameter: \`username\` is longer than ${maxUsernameLength} characters`);
+    if (username !== undefined && username.length > MAX_USERNAME_LENGTH) {
+      throw new InvalidRequestError(`Invalid parameter: \`username\` is longer than ${MAX_USERNAME_LENGTH} characters`);
     }
     if (password !== undefined && password.length > maxPasswordLength) {
       throw new InvalidRequestError(`Invalid parameter: \`password\` is longer than ${maxPasswordLength} characters`);
     }
-    const basic = basicCredentials(ctx.get('authorization'));
-    if (basic === null) throw invalidClient();
-    if (basic) {
-      ctx.request.headers.authorization = `Basic ${Buffer.from(`${basic.clientId}:${basic.secret}`).toString('base64')}`;
-    }
     if (grantType && !enabledGrants.has(grantType)) {
       throw new UnsupportedGrantTypeError('Unsupported grant type: `grant_type` is invalid');
     }
-    await next();
+    const started = Date.now();
+    try {
+      await next();
+    } catch (err) {
+      if (isCredentialFailure(err)) await sleep(Math.max(0, ctx.app.config.oauth.minFailureMs - (Date.now() - started)));
+      throw err;
+    }
   };
 };

@@ -105,14 +105,13 @@ export class TokenRepository {
    */
   async saveToken(token: NewToken, options: { grant?: NewGrant; spends?: { tokenId: number; at: Date } } = {}): Promise<boolean> {
     const { grant, spends } = options;
-    return this.db.beginTransactionScope(async conn => {
+    const saved = await this.db.beginTransactionScope(async conn => {
       if (spends) {
         const spent = await conn.query(
           'UPDATE oauth_tokens SET revoked_at = ?, revoke_reason = \'rotated\' WHERE id = ? AND revoked_at IS NULL',
           [ spends.at, spends.tokenId ],
         );
         if (spent.affectedRows !== 1) return false;
-        this.cache?.drop(record => record.id === spends.tokenId);
       }
       if (grant) {
         await conn.query(
@@ -132,21 +131,33 @@ export class TokenRepository {
       );
       return true;
     });
+    // After the commit: a lookup between a drop and the commit would cache the unspent row again.
+    if (saved && spends) this.cache?.drop(record => record.id === spends.tokenId);
+    return saved;
   }
 
-  /** The Bearer check's one indexed query, answered from the worker's short-lived cache when it can. */
-  async findTokenByAccessTokenHash(hash: string): Promise<TokenRecord | null> {
-    const cached = this.cache?.get(hash);
-    if (cached) return cached;
-    const row: TokenRow | null = await this.db.queryOne(`${SELECT_TOKEN} WHERE t.access_token_hash = ?`, [ hash ]);
-    if (!row) return null;
-    const record = toRecord(row);
-    this.cache?.set(hash, record);
+  /**
+   * The one indexed query of a Bearer check. With `cached`, the worker's token cache may answer
+   * (the Bearer routes); introspection and check_token always ask MySQL.
+   */
+  async findTokenByAccessTokenHash(hash: string, { cached = false } = {}): Promise<TokenRecord | null> {
+    if (!cached || !this.cache) return this.queryToken('t.access_token_hash', hash);
+    const hit = this.cache.get(hash);
+    if (hit) return hit;
+    // Taken before the read: a revocation that drops entries while the read is in flight makes the
+    // record too old to cache.
+    const generation = this.cache.generation;
+    const record = await this.queryToken('t.access_token_hash', hash);
+    if (record) this.cache.set(hash, record, generation);
     return record;
   }
 
   async findTokenByRefreshTokenHash(hash: string): Promise<TokenRecord | null> {
-    const row: TokenRow | null = await this.db.queryOne(`${SELECT_TOKEN} WHERE t.refresh_token_hash = ?`, [ hash ]);
+    return this.queryToken('t.refresh_token_hash', hash);
+  }
+
+  private async queryToken(column: 't.access_token_hash' | 't.refresh_token_hash', hash: string): Promise<TokenRecord | null> {
+    const row: TokenRow | null = await this.db.queryOne(`${SELECT_TOKEN} WHERE ${column} = ?`, [ hash ]);
     return row ? toRecord(row) : null;
   }
 

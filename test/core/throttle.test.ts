@@ -91,7 +91,16 @@ describe('brute-force throttling of the token endpoint', () => {
     const statuses = await Promise.all(Array.from({ length: 20 }, () => attempt('wrong password', '10.0.8.1')));
     const counts = statuses.reduce((m, r) => m.set(r.status, (m.get(r.status) ?? 0) + 1), new Map<number, number>());
     assert.equal(counts.get(400), 3, JSON.stringify([ ...counts ]));
-    assert.equal(counts.get(429), 17);
+    assert.equal(counts.get(429), 17, JSON.stringify([ ...counts ]));
+  });
+
+  it('writes nothing for a refused attempt, not even the counters of its new keys', async () => {
+    usePolicies({ user: policy(2) });
+    for (const ip of [ '10.0.12.1', '10.0.12.2' ]) assert.equal((await attempt('wrong password', ip)).status, 400);
+    const counters = () => app.mysql.query('SELECT * FROM auth_throttle ORDER BY throttle_key');
+    const before = await counters();
+    assertThrottled(await attempt(USER.password, '10.0.12.99'));
+    assert.deepEqual(await counters(), before);
   });
 
   it('counts every spelling the users table matches as one username (case, accents, width)', async () => {

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { app } from 'egg-mock/bootstrap';
+import { app, mock } from 'egg-mock/bootstrap';
 import { CLIENT, USER, basic, bearer, clientPost, createClient, createUser, login, tokenRequest, tokenStatus } from '../helpers';
 import { PasswordHasher } from '../../app/core/password';
 
@@ -51,6 +51,22 @@ describe('the per-worker Bearer lookup cache (oauth.tokenCache, 1 s)', () => {
     assert.equal(await status(access_token), 401);
   });
 
+  it('does not cache a token whose lookup read the row before a revocation in this worker committed', async () => {
+    const { access_token } = await login(app);
+    const [{ id: grantId }] = await app.mysql.query('SELECT id FROM oauth_grants');
+    const queryOne = app.mysql.queryOne.bind(app.mysql);
+    // The Bearer lookup reads the live row; the logout commits (and drops the cache) before the lookup
+    // is done with it.
+    mock(app.mysql, 'queryOne', async (sql: string, values: unknown[]) => {
+      const row = await queryOne(sql, values);
+      if (sql.includes('t.access_token_hash')) await app.container.grants.revokeGrant(grantId, 'logout', new Date());
+      return row;
+    });
+    assert.equal(await status(access_token), 200, 'the lookup in flight answers with what it read');
+    mock.restore();
+    assert.equal(await status(access_token), 401, 'and did not put the revoked token in the cache');
+  });
+
   it('checks expiry on every request, cached or not', async () => {
     await createClient(app, { clientId: 'brief', accessTokenLifetime: 1 });
     const { access_token } = await login(app, basic('brief', CLIENT.secret));
@@ -91,7 +107,7 @@ describe('the verified client secret cache', () => {
   });
 
   it('runs argon2 once per client secret, not on every request', async () => {
-    const hasher = (app.container.accounts as unknown as { hasher: PasswordHasher }).hasher;
+    const hasher = (app.container.credentials as unknown as { hasher: PasswordHasher }).hasher;
     let verifications = 0;
     const verify = hasher.verify.bind(hasher);
     hasher.verify = async (hash: string, plain: string) => {

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { app, mock } from 'egg-mock/bootstrap';
-import { CLIENT, USER, basic, clientPost, createClient, createUser, login } from '../../helpers';
+import { CLIENT, USER, basic, clientPost, createClient, createUser, login, tokenStatus } from '../../helpers';
 
 function checkToken(token: string, auth = basic(CLIENT.clientId, CLIENT.secret)) {
   return app.httpRequest().get('/oauth/check_token').query({ token })
@@ -25,6 +25,16 @@ describe('[GET /oauth/check_token] Spring Security OAuth2 shape', () => {
     assert.equal(res.body.client_id, CLIENT.clientId);
     assert.deepEqual(res.body.scope, [ 'read', 'write' ]);
     assert.ok(Math.abs(res.body.exp - (Date.now() / 1000 + 7200)) < 5);
+  });
+
+  it('should refuse a token revoked elsewhere at once, while the Bearer cache still holds it', async () => {
+    const tokens = await login(app);
+    assert.equal(await tokenStatus(app, tokens.access_token), 200);
+    await app.mysql.query('UPDATE oauth_grants SET revoked_at = NOW(3), revoke_reason = \'logout\'');
+    assert.equal(await tokenStatus(app, tokens.access_token), 200, 'the precondition: the worker cache holds the token');
+    const res = await checkToken(tokens.access_token);
+    assert.equal(res.status, 400);
+    assert.equal(res.body.error, 'invalid_token');
   });
 
   it('should answer a form POST too, as Spring\'s RemoteTokenServices sends it', async () => {

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { app } from 'egg-mock/bootstrap';
-import { CLIENT, USER, basic, clientPost, createClient, createUser, login, refresh, tokenRequest } from '../../helpers';
+import { CLIENT, USER, basic, clientPost, createClient, createUser, login, refresh, tokenRequest, tokenStatus } from '../../helpers';
 
 function introspect(token: string, auth?: string, hint?: string) {
   return clientPost(app, '/oauth/introspect', hint ? { token, token_type_hint: hint } : { token }, auth);
@@ -66,6 +66,16 @@ describe('[POST /oauth/introspect] RFC 7662', () => {
       await clientPost(app, '/oauth/revoke', { token: tokens.access_token });
       await inactive(tokens.access_token);
       await inactive(tokens.refresh_token);
+    });
+
+    // Another worker or host revokes: this worker's Bearer cache may still hold the token, the
+    // introspection answer must not come from it.
+    it('for a token revoked elsewhere at once, while the Bearer cache still holds it', async () => {
+      const tokens = await login(app);
+      assert.equal(await tokenStatus(app, tokens.access_token), 200);
+      await app.mysql.query('UPDATE oauth_grants SET revoked_at = NOW(3), revoke_reason = \'logout\'');
+      assert.equal(await tokenStatus(app, tokens.access_token), 200, 'the precondition: the worker cache holds the token');
+      await inactive(tokens.access_token);
     });
 
     it('for a rotated (spent) refresh token and its access token', async () => {

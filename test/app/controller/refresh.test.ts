@@ -63,10 +63,25 @@ describe('[POST /oauth/token] grant_type=refresh_token', () => {
       assert.equal(await status(tabB.body.access_token), 200);
     });
 
-    it('should let both of two simultaneous refreshes succeed', async () => {
+    it('should answer the late tab with an access token only, so that the login keeps one refresh chain', async () => {
+      const first = await login(app);
+      const tabA = await refresh(app, first.refresh_token);
+      const tabB = await refresh(app, first.refresh_token);
+      assert.equal(tabB.status, 200, JSON.stringify(tabB.body));
+      assert.ok(tabA.body.refresh_token);
+      assert.equal(tabB.body.refresh_token, undefined, 'a second live refresh token would fork the login');
+      assert.ok(tabB.body.expires_in > 0);
+      const [{ live }] = await app.mysql.query('SELECT COUNT(*) AS live FROM oauth_tokens WHERE refresh_token_hash IS NOT NULL AND revoked_at IS NULL');
+      assert.equal(live, 1);
+      // The chain goes on from the winner's refresh token.
+      assert.equal((await refresh(app, tabA.body.refresh_token)).status, 200);
+    });
+
+    it('should let both of two simultaneous refreshes succeed, one of them without a refresh token', async () => {
       const first = await login(app);
       const results = await Promise.all([ refresh(app, first.refresh_token), refresh(app, first.refresh_token) ]);
       assert.deepEqual(results.map(r => r.status), [ 200, 200 ]);
+      assert.equal(results.filter(r => r.body.refresh_token).length, 1, JSON.stringify(results.map(r => r.body)));
     });
 
     it('should still treat a reuse after the grace period as theft', async () => {
@@ -78,6 +93,19 @@ describe('[POST /oauth/token] grant_type=refresh_token', () => {
       const [ grant ] = await app.mysql.query('SELECT revoke_reason FROM oauth_grants');
       assert.equal(grant.revoke_reason, 'reuse');
     });
+  });
+
+  it('should not let another client revoke the owner\'s login by presenting its spent refresh token', async () => {
+    await createClient(app, { clientId: 'other_app' });
+    const first = await login(app);
+    const next = await refresh(app, first.refresh_token);
+    const stranger = await refresh(app, first.refresh_token, {}, basic('other_app', CLIENT.secret));
+    assert.equal(stranger.status, 400);
+    assert.equal(stranger.body.error, 'invalid_grant');
+    const [ grant ] = await app.mysql.query('SELECT revoked_at FROM oauth_grants');
+    assert.equal(grant.revoked_at, null, 'reuse detection runs only for the client the token was issued to');
+    assert.equal(await status(next.body.access_token), 200);
+    assert.equal((await refresh(app, next.body.refresh_token)).status, 200);
   });
 
   it('should 400 invalid_grant when the refresh token has expired', async () => {

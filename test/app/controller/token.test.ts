@@ -28,7 +28,7 @@ describe('[POST /oauth/token] grant_type=password', () => {
       assert.match(res.body.refresh_token, /^[0-9a-f]{64}$/);
       assert.notEqual(res.body.access_token, res.body.refresh_token);
       assert.equal(res.body.token_type, 'Bearer');
-      assert.ok(res.body.expires_in > 7190 && res.body.expires_in <= 7200, String(res.body.expires_in));
+      assert.equal(res.body.expires_in, 7200);
       assert.equal(res.headers['cache-control'], 'no-store');
       assert.equal(res.headers.pragma, 'no-cache');
     });
@@ -66,7 +66,15 @@ describe('[POST /oauth/token] grant_type=password', () => {
       await createClient(app, { clientId: 'short_lived', accessTokenLifetime: 60 });
       const res = await tokenRequest(app, PASSWORD_GRANT, basic('short_lived', CLIENT.secret));
       assert.equal(res.status, 200);
-      assert.ok(res.body.expires_in > 50 && res.body.expires_in <= 60, String(res.body.expires_in));
+      assert.equal(res.body.expires_in, 60);
+    });
+
+    // RFC 6749 §5.1: "expires_in: The lifetime in seconds of the access token" — not the time left
+    // after the save, floored.
+    it('should answer expires_in equal to the token\'s lifetime, even a 2 s one', async () => {
+      await createClient(app, { clientId: 'brief', accessTokenLifetime: 2 });
+      const res = await tokenRequest(app, PASSWORD_GRANT, basic('brief', CLIENT.secret));
+      assert.equal(res.body.expires_in, 2);
     });
 
     it('should issue a requested scope within the client\'s scopes and echo it', async () => {
@@ -104,9 +112,19 @@ describe('[POST /oauth/token] grant_type=password', () => {
       assertOAuthError(res, 401, 'invalid_client');
     });
 
-    it('should 400 invalid_client when the client sends no credentials at all', async () => {
+    it('should 401 invalid_client with a Basic challenge when the client sends no credentials at all', async () => {
       const res = await tokenRequest(app, PASSWORD_GRANT, '');
-      assertOAuthError(res, 400, 'invalid_client');
+      assertOAuthError(res, 401, 'invalid_client');
+      assert.match(res.headers['www-authenticate'], /^Basic realm=/);
+    });
+
+    it('should 400 invalid_request when the client authenticates with two methods (RFC 6749 §2.3)', async () => {
+      const withSecret = await tokenRequest(app, { ...PASSWORD_GRANT, client_secret: CLIENT.secret });
+      assertOAuthError(withSecret, 400, 'invalid_request');
+      const otherId = await tokenRequest(app, { ...PASSWORD_GRANT, client_id: 'someone_else' });
+      assertOAuthError(otherId, 400, 'invalid_request');
+      // The same client_id beside Basic is not a second method.
+      assert.equal((await tokenRequest(app, { ...PASSWORD_GRANT, client_id: CLIENT.clientId })).status, 200);
     });
 
     it('should 401 invalid_client with WWW-Authenticate for a malformed Basic header', async () => {
@@ -131,9 +149,9 @@ describe('[POST /oauth/token] grant_type=password', () => {
       assert.equal(res.status, 200, JSON.stringify(res.body));
     });
 
-    it('should 400 invalid_client for a wrong secret in the body', async () => {
+    it('should 401 invalid_client for a wrong secret in the body', async () => {
       const res = await tokenRequest(app, { ...PASSWORD_GRANT, client_id: CLIENT.clientId, client_secret: 'wrong' }, '');
-      assertOAuthError(res, 400, 'invalid_client');
+      assertOAuthError(res, 401, 'invalid_client');
     });
 
     it('should 400 unauthorized_client when the client may not use the password grant', async () => {
@@ -243,7 +261,7 @@ describe('[POST /oauth/token] grant_type=password', () => {
 
     it('should spend one password hash on an unknown user too', async () => {
       let dummyVerifications = 0;
-      const hasher = (app.container.accounts as unknown as { hasher: { verifyDummy: (p: string) => Promise<false> } }).hasher;
+      const hasher = (app.container.credentials as unknown as { hasher: { verifyDummy: (p: string) => Promise<false> } }).hasher;
       const original = hasher.verifyDummy.bind(hasher);
       mock(hasher, 'verifyDummy', async (plain: string) => {
         dummyVerifications++;

@@ -118,7 +118,7 @@ describe('start-up with the database down', () => {
     this.timeout(30000);
     const saved = process.env.MYSQL_PORT;
     process.env.MYSQL_PORT = '1';
-    const down = mock.app({ cache: false });
+    const down = mock.app({ cache: false, clean: false });
     try {
       await assert.rejects(down.ready(), (err: Error) => {
         assert.match(err.message, /ECONNREFUSED 127\.0\.0\.1:1\b/);

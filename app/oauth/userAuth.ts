@@ -1,0 +1,42 @@
+import type { Context } from 'egg';
+import { usernameHash } from '../core/audit';
+import type { User } from '../repository/UserRepository';
+import { TooManyRequestsError } from './errors';
+
+/**
+ * The password grant's user check (RFC 6749 §4.3.2), throttled (RFC 6819 §4.4.3.6): the attempt is
+ * counted before the password is checked and refused while its keys are blocked (429), then settled
+ * (a failure stays counted; a success clears the user-and-address counter and trusts the address),
+ * and written to the audit log. Unknown user, wrong password and disabled user give the caller the
+ * same null.
+ */
+export async function authenticateUser(ctx: Context, username: string, password: string): Promise<User | null> {
+  const { app } = ctx;
+  const clientId: string | undefined = ctx.state.client?.clientId;
+  const { retryAfter, reservation } = await app.loginThrottle.begin({ ip: ctx.ip, username });
+  if (retryAfter > 0) {
+    app.audit('throttled', { clientId, retryAfter });
+    throw new TooManyRequestsError(retryAfter);
+  }
+  let result: Awaited<ReturnType<typeof app.container.credentials.authenticateUser>>;
+  try {
+    result = await app.container.credentials.authenticateUser(username, password);
+  } catch (err) {
+    // Not a failed guess: the count goes back (or expires, should the database be gone).
+    if (reservation) await app.loginThrottle.settle(reservation, {}).catch(() => undefined);
+    throw err;
+  }
+  const succeeded = 'user' in result;
+  if (reservation) await app.loginThrottle.settle(reservation, succeeded ? { userSucceeded: true } : { userFailed: true });
+  if ('user' in result) {
+    app.audit('login_success', { clientId, userId: result.user.id });
+    return result.user;
+  }
+  app.audit('login_failure', {
+    clientId,
+    reason: result.failure,
+    userId: result.userId ?? null,
+    usernameHash: result.failure === 'unknown_user' ? usernameHash(username, app.config.keys) : undefined,
+  });
+  return null;
+}
