@@ -166,6 +166,9 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
         // Client-secret guessing, per IP: a client id is public, so a client-wide lock would let anyone
         // lock out every user of a browser client.
         clientIp: { threshold: 100, windowSeconds: 3600, stepSeconds: 60, maxBlockSeconds: 15 * 60 },
+        knownAddressSeconds: 30 * 24 * 3600,
+        // Far beyond any real attempt (an argon2 check, two short transactions, the 1 s database timeouts).
+        reservationSeconds: 60,
       },
       minFailureMs: 300,
       limits: {

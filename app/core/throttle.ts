@@ -12,6 +12,16 @@ export interface ThrottleConfig {
   ip: ThrottlePolicy;
   /** Failed authentications of one client id from one IP (client-secret guessing). */
   clientIp: ThrottlePolicy;
+  /**
+   * Seconds an address (IPv4, or IPv6 /64) stays known for a username after a successful login from
+   * it: there, only the user-and-address limit applies; failures from elsewhere never lock it out.
+   */
+  knownAddressSeconds: number;
+  /**
+   * Seconds after which an attempt still counted as in flight is forgotten: its request died (a
+   * worker crash, the database gone while settling) and will never settle it.
+   */
+  reservationSeconds: number;
 }
 
 export interface Attempt {
@@ -31,11 +41,13 @@ export interface Outcome {
   clientFailed?: boolean;
 }
 
-type PolicyName = keyof Omit<ThrottleConfig, 'enabled'>;
+type PolicyName = 'userIp' | 'user' | 'ip' | 'clientIp';
 
 /** The counters an attempt was counted in: settled once its outcome is known. */
 export interface Reservation {
   keys: Array<[PolicyName, string]>;
+  /** For a password attempt: the key of its username and address, trusted after a success. */
+  knownAddressKey?: string;
 }
 
 /** IPv6 clients usually hold a whole /64: they are counted per /64. */
@@ -59,6 +71,11 @@ export function ipSubject(ip: string): string {
  * alone reach the threshold, the key is blocked for a step that grows with each further failure, up
  * to a cap; the count restarts when its window has passed. Unknown usernames are counted exactly like
  * real ones. Keys are HMACs under the app's key: no username or IP can be read back from the table.
+ *
+ * A username and an address from which it logged in successfully lately are a known pair (OWASP's
+ * "device cookie", keyed by address since API clients keep no cookies): there the username-wide and
+ * address-wide keys are counted but do not refuse, so strangers' failures elsewhere, or a carrier NAT
+ * full of guessers, cannot lock the owner out; the user-and-address limit still applies there.
  */
 export class LoginThrottle {
   constructor(private readonly repo: ThrottleRepository, private readonly config: ThrottleConfig, private readonly secret: string) {}
@@ -68,7 +85,7 @@ export class LoginThrottle {
     return new Date();
   }
 
-  private key(policy: PolicyName, ...parts: string[]): string {
+  private key(policy: PolicyName | 'knownAddress', ...parts: string[]): string {
     return createHmac('sha256', this.secret).update(`${policy}\n${parts.join('\n')}`, 'utf8').digest('hex');
   }
 
@@ -88,35 +105,42 @@ export class LoginThrottle {
     if (!this.config.enabled) return { retryAfter: 0 };
     const now = this.now();
     const keys = this.keys(attempt);
-    return this.repo.updateCounters<{ retryAfter: number; reservation?: Reservation }>(keys.map(([ , k ]) => k), now, stored => {
-      const changes = new Map<string, CounterChange>();
+    const knownAddressKey = attempt.username === undefined ? undefined
+      : this.key('knownAddress', canonicalUsername(attempt.username), ipSubject(attempt.ip));
+    const known = knownAddressKey !== undefined && await this.isKnownAddress(knownAddressKey, now);
+    return this.repo.updateCounters<{ retryAfter: number; reservation?: Reservation }>(keys.map(([ , k ]) => k), stored => {
       const counters = keys.map(([ policy, key ]) => ({ policy, key, counter: this.current(stored.get(key), this.config[policy], now) }));
-      const blockedUntil = Math.max(0, ...counters.map(({ counter }) => counter.blockedUntil?.getTime() ?? 0));
+      // From a known address, only the user-and-address key refuses.
+      const enforced = known ? counters.filter(({ policy }) => policy === 'userIp') : counters;
+      const blockedUntil = Math.max(0, ...enforced.map(({ counter }) => counter.blockedUntil?.getTime() ?? 0));
       if (blockedUntil > now.getTime()) {
         return { changes: null, result: { retryAfter: Math.ceil((blockedUntil - now.getTime()) / 1000) } };
       }
       // In flight at once: what is left below the threshold, and one attempt at a time past it (after
       // each block), so that a key over its threshold is slowed, never shut.
-      if (counters.some(({ policy, counter }) => counter.pending >= Math.max(1, this.config[policy].threshold - counter.failures))) {
+      if (enforced.some(({ policy, counter }) => counter.pending >= Math.max(1, this.config[policy].threshold - counter.failures))) {
         return { changes: null, result: { retryAfter: 1 } };
       }
-      for (const { key, counter } of counters) changes.set(key, { ...counter, pending: counter.pending + 1 });
-      return { changes, result: { retryAfter: 0, reservation: { keys } } };
+      const changes = new Map<string, CounterChange>();
+      for (const { key, counter } of counters) changes.set(key, { ...counter, pending: counter.pending + 1, pendingSince: now });
+      return { changes, result: { retryAfter: 0, reservation: { keys, knownAddressKey } } };
     });
   }
 
   /**
    * Settles an attempt from `begin`: a failure of what a key counts stays a failure (and may start a
-   * block); a right username and password clears the user's counters; anything else is forgotten.
+   * block); a right username and password clears the user-and-address counter only (clearing the
+   * username-wide one would hand a distributed guesser a fresh allowance at every login of the owner)
+   * and makes the address known; anything else is forgotten.
    */
   async settle(reservation: Reservation, outcome: Outcome): Promise<void> {
     const now = this.now();
-    const { keys } = reservation;
-    await this.repo.updateCounters(keys.map(([ , k ]) => k), now, stored => {
+    const { keys, knownAddressKey } = reservation;
+    await this.repo.updateCounters(keys.map(([ , k ]) => k), stored => {
       const changes = new Map<string, CounterChange>();
       for (const [ policy, key ] of keys) {
         const isUser = policy === 'user' || policy === 'userIp';
-        if (isUser && outcome.userSucceeded) {
+        if (policy === 'userIp' && outcome.userSucceeded) {
           changes.set(key, 'delete');
           continue;
         }
@@ -137,15 +161,25 @@ export class LoginThrottle {
       }
       return { changes, result: undefined };
     });
+    if (outcome.userSucceeded && knownAddressKey) await this.repo.saveKnownAddress(knownAddressKey, now);
+  }
+
+  private async isKnownAddress(key: string, now: Date): Promise<boolean> {
+    const lastSuccessAt = await this.repo.findKnownAddress(key);
+    return lastSuccessAt !== null && lastSuccessAt.getTime() > now.getTime() - this.config.knownAddressSeconds * 1000;
   }
 
   /**
    * The counter as it stands now: once its window has passed it starts over, keeping a block that is
-   * still running (and forgetting pending attempts that a crashed worker never settled).
+   * still running; attempts in flight for longer than the reservation lifetime are forgotten (the
+   * newest started at pendingSince, so all of them are that old).
    */
   private current(counter: Counter | undefined, policy: ThrottlePolicy, now: Date): Counter {
     if (!counter || counter.windowStartedAt.getTime() < now.getTime() - policy.windowSeconds * 1000) {
-      return { failures: 0, pending: 0, windowStartedAt: now, blockedUntil: counter?.blockedUntil ?? null };
+      return { failures: 0, pending: 0, pendingSince: null, windowStartedAt: now, blockedUntil: counter?.blockedUntil ?? null };
+    }
+    if (counter.pending > 0 && (counter.pendingSince?.getTime() ?? 0) < now.getTime() - this.config.reservationSeconds * 1000) {
+      return { ...counter, pending: 0, pendingSince: null };
     }
     return counter;
   }

@@ -1,5 +1,5 @@
 import type { RDSClient } from '@eggjs/rds';
-import { retryOnDeadlock } from './retry';
+import { isDeadlock, isDuplicateEntry, retryTransaction } from './retry';
 
 /** How one kind of failure is counted and blocked. */
 export interface ThrottlePolicy {
@@ -15,6 +15,8 @@ export interface Counter {
   failures: number;
   /** Attempts counted at their start and not yet settled. */
   pending: number;
+  /** When the newest of them started. */
+  pendingSince: Date | null;
   windowStartedAt: Date;
   blockedUntil: Date | null;
 }
@@ -23,6 +25,7 @@ interface CounterRow {
   throttle_key: string;
   failures: number;
   pending: number;
+  pending_since: Date | null;
   window_started_at: Date;
   blocked_until: Date | null;
 }
@@ -36,21 +39,21 @@ export class ThrottleRepository {
   /**
    * Reads the counters of these keys under row locks, lets `decide` compute their new values, and
    * writes them, in one transaction: concurrent attempts on one key are serialised, none is lost.
-   * A key without a counter yet gets one with 0 failures first, so that there is a row to lock; the
-   * upsert takes the exclusive locks at once (INSERT IGNORE would take shared ones, and two attempts
-   * each waiting to upgrade would deadlock), in key order. When `decide` returns no changes (a
-   * refused attempt), the transaction is rolled back: a refusal writes nothing, not even new rows.
-   * READ COMMITTED takes no gap locks; a deadlock that still happens is retried.
+   * READ COMMITTED locks the rows that exist and no gaps. When `decide` returns no changes (a refused
+   * attempt), the transaction is rolled back having written nothing; rolling back rows it had
+   * inserted would turn the waiters' locks into gap locks that deadlock each other. A key that has no
+   * counter yet is inserted only once the attempt is accepted; when another transaction inserted it
+   * first (duplicate key), the whole transaction runs again and finds it, locked. Deadlocks are retried.
    */
   async updateCounters<T>(
-    keys: string[], now: Date,
+    keys: string[],
     decide: (counters: Map<string, Counter>) => { changes: Map<string, CounterChange> | null; result: T },
   ): Promise<T> {
-    return retryOnDeadlock(() => this.tryUpdateCounters(keys, now, decide));
+    return retryTransaction(() => this.tryUpdateCounters(keys, decide), err => isDeadlock(err) || isDuplicateEntry(err));
   }
 
   private async tryUpdateCounters<T>(
-    keys: string[], now: Date,
+    keys: string[],
     decide: (counters: Map<string, Counter>) => { changes: Map<string, CounterChange> | null; result: T },
   ): Promise<T> {
     const conn = await this.db.getConnection();
@@ -58,18 +61,15 @@ export class ThrottleRepository {
       await conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
       await conn.beginTransaction();
       try {
-        await conn.query(
-          'INSERT INTO auth_throttle (throttle_key, failures, window_started_at) VALUES ? ON DUPLICATE KEY UPDATE failures = failures',
-          [ [ ...keys ].sort().map(key => [ key, 0, now ]) ],
-        );
         const rows: CounterRow[] = await conn.query(
-          `SELECT throttle_key, failures, pending, window_started_at, blocked_until
-             FROM auth_throttle WHERE throttle_key IN (?) FOR UPDATE`,
+          `SELECT throttle_key, failures, pending, pending_since, window_started_at, blocked_until
+             FROM auth_throttle WHERE throttle_key IN (?) ORDER BY throttle_key FOR UPDATE`,
           [ keys ],
         );
         const counters = new Map(rows.map(row => [ row.throttle_key, {
           failures: row.failures,
           pending: row.pending,
+          pendingSince: row.pending_since,
           windowStartedAt: row.window_started_at,
           blockedUntil: row.blocked_until,
         }]));
@@ -78,13 +78,19 @@ export class ThrottleRepository {
           await conn.rollback();
           return result;
         }
-        for (const [ key, change ] of changes) {
+        for (const key of [ ...changes.keys() ].sort()) {
+          const change = changes.get(key) as CounterChange;
           if (change === 'delete') {
             await conn.query('DELETE FROM auth_throttle WHERE throttle_key = ?', [ key ]);
+          } else if (counters.has(key)) {
+            await conn.query(
+              'UPDATE auth_throttle SET failures = ?, pending = ?, pending_since = ?, window_started_at = ?, blocked_until = ? WHERE throttle_key = ?',
+              [ change.failures, change.pending, change.pendingSince, change.windowStartedAt, change.blockedUntil, key ],
+            );
           } else {
             await conn.query(
-              'UPDATE auth_throttle SET failures = ?, pending = ?, window_started_at = ?, blocked_until = ? WHERE throttle_key = ?',
-              [ change.failures, change.pending, change.windowStartedAt, change.blockedUntil, key ],
+              'INSERT INTO auth_throttle (throttle_key, failures, pending, pending_since, window_started_at, blocked_until) VALUES (?, ?, ?, ?, ?, ?)',
+              [ key, change.failures, change.pending, change.pendingSince, change.windowStartedAt, change.blockedUntil ],
             );
           }
         }
@@ -97,6 +103,20 @@ export class ThrottleRepository {
     } finally {
       conn.release();
     }
+  }
+
+  /** When this username last logged in successfully from this address (the key is an HMAC of both), or null. */
+  async findKnownAddress(key: string): Promise<Date | null> {
+    const row: { last_success_at: Date } | null = await this.db.queryOne(
+      'SELECT last_success_at FROM auth_known_addresses WHERE address_key = ?', [ key ]);
+    return row?.last_success_at ?? null;
+  }
+
+  async saveKnownAddress(key: string, at: Date): Promise<void> {
+    await this.db.query(
+      'INSERT INTO auth_known_addresses (address_key, last_success_at) VALUES (?, ?) ON DUPLICATE KEY UPDATE last_success_at = VALUES(last_success_at)',
+      [ key, at ],
+    );
   }
 
   /** Deletes up to `limit` counters whose window started before `before` and that block nothing. */

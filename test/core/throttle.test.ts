@@ -1,6 +1,9 @@
 import { strict as assert } from 'node:assert';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { app, mock } from 'egg-mock/bootstrap';
 import bcrypt from 'bcrypt';
+import qs from 'qs';
 import type { ThrottlePolicy } from '../../app/repository/ThrottleRepository';
 import { CLIENT, USER, basic, clientPost, createClient, createUser, tokenRequest } from '../helpers';
 import { ipSubject } from '../../app/core/throttle';
@@ -126,12 +129,30 @@ describe('brute-force throttling of the token endpoint', () => {
     assert.equal((await attempt(USER.password, '10.0.11.1')).status, 200);
   });
 
-  it('resets the user\'s count on a successful login', async () => {
+  it('resets the user-and-address count on a successful login', async () => {
     usePolicies({ userIp: policy(3), user: policy(3) });
     for (let i = 0; i < 2; i++) await attempt('wrong password', '10.0.4.1');
     assert.equal((await attempt(USER.password, '10.0.4.1')).status, 200);
     for (let i = 0; i < 2; i++) assert.equal((await attempt('wrong password', '10.0.4.1')).status, 400);
     assert.equal((await attempt(USER.password, '10.0.4.1')).status, 200);
+  });
+
+  it('keeps the username-wide count after the owner\'s login: a distributed guesser gets no fresh allowance', async () => {
+    usePolicies({ user: policy(4) });
+    for (let i = 0; i < 3; i++) assert.equal((await attempt('wrong password', `10.0.13.${i}`)).status, 400);
+    assert.equal((await attempt(USER.password, '10.0.13.50')).status, 200);
+    assert.equal((await attempt('wrong password', '10.0.13.60')).status, 400);
+    assertThrottled(await attempt('wrong password', '10.0.13.61'));
+  });
+
+  it('forgets an attempt in flight whose request died, once the reservation lifetime (60 s) has passed', async () => {
+    usePolicies({ userIp: policy(1) });
+    // Counted, never settled: the worker died with the request.
+    const { reservation } = await app.loginThrottle.begin({ ip: '10.0.14.1', username: USER.username });
+    assert.ok(reservation);
+    assertThrottled(await attempt(USER.password, '10.0.14.1'));
+    clock += 61 * 1000;
+    assert.equal((await attempt(USER.password, '10.0.14.1')).status, 200);
   });
 
   it('cannot lock an account forever: blocks grow by steps up to the cap, and then expire', async () => {
@@ -164,6 +185,79 @@ describe('brute-force throttling of the token endpoint', () => {
     mock(app.config.oauth.throttle, 'enabled', false);
     for (let i = 0; i < 3; i++) await attempt('wrong password', '10.0.7.1');
     assert.equal((await attempt(USER.password, '10.0.7.1')).status, 200);
+  });
+});
+
+describe('known addresses: failures elsewhere never lock a user out of an address it logged in from', () => {
+  // Real source addresses on loopback (127.0.0.0/8), no X-Forwarded-For: the server sees each one
+  // as its own client address.
+  let server: http.Server;
+  let port: number;
+  before(async () => {
+    server = http.createServer(app.callback());
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  after(() => new Promise(resolve => server.close(resolve)));
+  beforeEach(async () => {
+    await createClient(app);
+    await createUser(app);
+  });
+  afterEach(mock.restore);
+
+  function loginFrom(localAddress: string, password: string, username = USER.username): Promise<number> {
+    const body = qs.stringify({ grant_type: 'password', username, password });
+    return new Promise((resolve, reject) => {
+      const req = http.request({
+        host: '127.0.0.1', port, localAddress, method: 'POST', path: '/oauth/token',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: basic(CLIENT.clientId, CLIENT.secret), 'Content-Length': Buffer.byteLength(body) },
+      }, res => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  it('should let the owner in from a known address while strangers have locked the username everywhere else', async () => {
+    usePolicies({ userIp: policy(5), user: policy(30) });
+    assert.equal(await loginFrom('127.0.0.2', USER.password), 200);
+    // Six addresses, five wrong passwords each: 30 failures, the username-wide threshold.
+    for (let host = 3; host <= 8; host++) {
+      for (let i = 0; i < 5; i++) assert.equal(await loginFrom(`127.0.0.${host}`, 'wrong password'), 400);
+    }
+    assert.equal(await loginFrom('127.0.0.9', USER.password), 429, 'an unknown address is locked out with the username');
+    assert.equal(await loginFrom('127.0.0.2', USER.password), 200, 'the owner\'s known address is not');
+    // One more failure as each block ends does not reach the known address either.
+    assert.equal(await loginFrom('127.0.0.2', USER.password), 200);
+  });
+
+  it('should still apply the user-and-address limit at a known address', async () => {
+    usePolicies({ userIp: policy(3), user: policy(30) });
+    assert.equal(await loginFrom('127.0.0.2', USER.password), 200);
+    for (let i = 0; i < 3; i++) assert.equal(await loginFrom('127.0.0.2', 'wrong password'), 400);
+    assert.equal(await loginFrom('127.0.0.2', USER.password), 429);
+  });
+
+  it('should not lock the owner out of a known address full of guessers (carrier NAT), while strangers there are', async () => {
+    usePolicies({ ip: policy(5) });
+    assert.equal(await loginFrom('127.0.0.2', USER.password), 200);
+    for (let i = 0; i < 5; i++) assert.equal(await loginFrom('127.0.0.2', 'guess', `someone${i}`), 400);
+    assert.equal(await loginFrom('127.0.0.2', 'guess', 'someone-else'), 429);
+    assert.equal(await loginFrom('127.0.0.2', USER.password), 200);
+  });
+
+  it('should forget a known address after the setting\'s days (30 by default)', async () => {
+    usePolicies({ user: policy(2) });
+    let clock = Date.now();
+    mock(app.loginThrottle, 'now', () => new Date(clock));
+    assert.equal(await loginFrom('127.0.0.2', USER.password), 200);
+    for (const host of [ 3, 4 ]) assert.equal(await loginFrom(`127.0.0.${host}`, 'wrong password'), 400);
+    clock += app.config.oauth.throttle.knownAddressSeconds * 1000 + 1000;
+    // The username-wide window (1 h in this test) has passed too: fail twice more from strangers.
+    for (const host of [ 3, 4 ]) assert.equal(await loginFrom(`127.0.0.${host}`, 'wrong password'), 400);
+    assert.equal(await loginFrom('127.0.0.2', USER.password), 429);
   });
 });
 
