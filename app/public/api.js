@@ -9,6 +9,13 @@
 /** The path the original front end posts its logins to (the same handler as /oauth/token). */
 const TOKEN_PATH = '/api/user/token';
 const REVOKE_PATH = '/oauth/revoke';
+/** Logout's tries at the revocation, and the wait before the second (doubled for each one after). */
+const REVOKE_ATTEMPTS = 3;
+const REVOKE_BACKOFF_MS = 500;
+/** The longest Retry-After that logout waits out; the user is waiting in front of the page. */
+const REVOKE_MAX_WAIT_SECONDS = 5;
+/** A revocation still unanswered by then counts as no answer: the lock must not be held forever. */
+const REVOKE_TIMEOUT_MS = 10_000;
 const CONFIG_PATH = '/frontend/config.json';
 const REFRESH_LOCK = 'oauth2-demo.refresh';
 
@@ -22,6 +29,17 @@ export class RequestError extends Error {
     this.description = description;
     /** Seconds to wait before trying again (Retry-After), or null. */
     this.retryAfter = retryAfter;
+  }
+}
+
+/**
+ * Logout that the server refused for good: the token is forgotten here, but the login may live on at
+ * the server until it expires. `cause` is the server's RequestError.
+ */
+export class RevocationRefusedError extends Error {
+  constructor(cause) {
+    super(`The server refused the revocation: ${cause.message}`, { cause });
+    this.name = 'RevocationRefusedError';
   }
 }
 
@@ -158,7 +176,7 @@ async function clientAuthorization() {
 }
 
 /** A form POST authenticated as the client (HTTP Basic): the token and revocation calls, never a Bearer. */
-async function clientPost(path, params) {
+async function clientPost(path, params, signal = undefined) {
   return send(path, {
     method: 'POST',
     headers: {
@@ -166,6 +184,7 @@ async function clientPost(path, params) {
       Authorization: await clientAuthorization(),
     },
     body: window.Qs.stringify(params),
+    signal,
   });
 }
 
@@ -266,19 +285,76 @@ export async function apiFetch(path, init = {}) {
   return res.json();
 }
 
+// ---- logout ------------------------------------------------------------------------------------
+
 /**
- * Logout: forgets the token here and revokes it on the server. Revoking the refresh token (else the
- * access token) ends the whole login, in every tab. Under the refresh lock, so that no refresh in
- * another tab is half-way. Throws when the server could not be told; the token is forgotten anyway.
+ * True when the same revocation, sent again, may get through: no answer, 408, 429 or a server error.
+ * RFC 7009 §2.2.1: after a 503 "the client must assume the token still exists and may retry after a
+ * reasonable delay", which Retry-After may give. Any other 4xx is an RFC 6749 §5.2 refusal of the
+ * request itself, which the same request would meet again.
+ */
+function transient(err) {
+  return err instanceof RequestError && (err.status === 0 || err.status === 408 || err.status === 429 || err.status >= 500);
+}
+
+/** The wait before the revocation's next try (ms), or null when there should be none. */
+function retryDelay(err, attempt) {
+  if (attempt >= REVOKE_ATTEMPTS || !transient(err)) return null;
+  if (err.retryAfter === null) return REVOKE_BACKOFF_MS * 2 ** (attempt - 1);
+  // Waiting less than the server asked would only be refused again: give up now, the user retries.
+  return err.retryAfter <= REVOKE_MAX_WAIT_SECONDS ? err.retryAfter * 1000 : null;
+}
+
+/**
+ * Revokes the token at the server, trying again after a passing failure. Sending it twice is harmless:
+ * a token already revoked gets 200 as well (RFC 7009 §2.2), so a try whose answer was lost may be
+ * repeated. Throws the last RequestError.
+ */
+async function revoke(token) {
+  const params = token.refresh_token
+    ? { token: token.refresh_token, token_type_hint: 'refresh_token' }
+    : { token: token.access_token, token_type_hint: 'access_token' };
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const res = await clientPost(REVOKE_PATH, params, AbortSignal.timeout(REVOKE_TIMEOUT_MS));
+      if (res.ok) return;
+      throw await failure(res);
+    } catch (err) {
+      const delay = retryDelay(err, attempt);
+      if (delay === null) throw err;
+      await new Promise(resolve => setTimeout(resolve, delay));
+    }
+  }
+}
+
+/**
+ * Logout: revokes the token on the server, then forgets it here and tells the other tabs. Revoking
+ * the refresh token (else the access token) ends the whole login, in every tab. Under the refresh
+ * lock, so that no refresh in another tab is half-way.
+ *
+ * The token is kept until the server has revoked it: forgotten first, a failed revocation would leave
+ * the login live at the server while the user believes it over. So when the server cannot be reached
+ * or cannot answer, even after a few tries, this throws that RequestError with the token still
+ * stored: the user is still signed in, and calling logout() again tries again. When the server
+ * refuses for good, this forgets the token and throws a RevocationRefusedError.
  */
 export async function logout() {
   await withRefreshLock(async () => {
     const token = await storedToken();
     if (!token) return;
+    try {
+      await revoke(token);
+    } catch (err) {
+      if (!(err instanceof RequestError) || transient(err)) throw err;
+      // Refused for good (RFC 7009 §2.2.1: an RFC 6749 §5.2 error): invalid_client (this page's client
+      // is not accepted, so nothing it sends can revoke the token, nor refresh it), unauthorized_client
+      // (the token is another client's), invalid_request, unsupported_token_type (only an access token
+      // is held and the server revokes none: it expires on its own). No try can ever succeed, and a
+      // kept token would make a logout button that never works: forget it, and let the page say so.
+      // An unknown or already revoked token is no refusal: it gets 200 (§2.2).
+      await forgetToken();
+      throw new RevocationRefusedError(err);
+    }
     await forgetToken();
-    const res = await clientPost(REVOKE_PATH, token.refresh_token
-      ? { token: token.refresh_token, token_type_hint: 'refresh_token' }
-      : { token: token.access_token, token_type_hint: 'access_token' });
-    if (!res.ok) throw await failure(res);
   });
 }

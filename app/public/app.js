@@ -1,6 +1,8 @@
 // The page: the login form, then the signed-in view. Everything it shows is written with
 // textContent, never as HTML, and every server call goes through api.js.
-import { apiFetch, loadClient, login, logout, RequestError, SessionEndedError, storedToken, watchSignIn } from './api.js';
+import {
+  apiFetch, loadClient, login, logout, RequestError, RevocationRefusedError, SessionEndedError, storedToken, watchSignIn,
+} from './api.js';
 
 const byId = id => document.getElementById(id);
 const message = byId('message');
@@ -10,6 +12,7 @@ const form = byId('login-form');
 const usernameInput = byId('username');
 const passwordInput = byId('password');
 const loginButton = byId('login-button');
+const logoutButton = byId('logout-button');
 const accountView = byId('account');
 const accountHeading = byId('account-heading');
 const usersSection = byId('users');
@@ -164,13 +167,22 @@ byId('reload-button').addEventListener('click', () => {
   showAccount();
 });
 
-byId('logout-button').addEventListener('click', async () => {
+logoutButton.addEventListener('click', async () => {
   clearMessages();
+  // Its retries may take a few seconds: one logout at a time.
+  logoutButton.disabled = true;
   try {
     await logout();
     showStatus('You are signed out.');
   } catch (err) {
-    showError(`Signed out on this device, but the server could not be told: ${explain(err)}`);
+    if (!(err instanceof RevocationRefusedError)) {
+      // The token is kept, so the user is still signed in: saying otherwise would be a lie.
+      showError(`Could not sign out: ${explain(err)}`);
+      return;
+    }
+    showError(`Signed out on this device, but the server refused to end the login: ${explain(err.cause)}`);
+  } finally {
+    logoutButton.disabled = false;
   }
   showLogin();
   usernameInput.focus();

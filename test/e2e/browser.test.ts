@@ -91,6 +91,13 @@ async function grantRevocation(): Promise<string | null> {
   return grant.revoke_reason;
 }
 
+/** Waits until the page has said something, an error or a status, and returns both lines. */
+async function outcome(page: Page): Promise<{ message: string; status: string }> {
+  await page.waitForFunction(() => document.getElementById('message')?.textContent !== '' ||
+    document.getElementById('status')?.textContent !== '');
+  return { message: await page.locator('#message').textContent() ?? '', status: await page.locator('#status').textContent() ?? '' };
+}
+
 describe('[GET /] the browser front end, in Chromium', () => {
   let server: http.Server;
   let origin: string;
@@ -342,5 +349,89 @@ describe('[GET /] the browser front end, in Chromium', () => {
     assert.equal(await apiStatus(token.access_token), 401);
     assert.equal((await refresh(app, token.refresh_token, {}, DEMO_AUTH)).body.error, 'invalid_grant');
     assert.equal(await grantRevocation(), 'logout');
+  });
+
+  it('should keep the login when the revocation cannot reach the server, and revoke on the next try', async () => {
+    await page.goto(origin);
+    await signIn(page, DEMO_USER.username, DEMO_USER.password);
+    await signedIn(page, 'demo');
+    const token = await storedToken(page);
+    assert.ok(token?.refresh_token);
+    let attempts = 0;
+    await page.route('**/oauth/revoke', route => {
+      attempts += 1;
+      return route.abort('internetdisconnected');
+    });
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    const said = await outcome(page);
+    assert.deepEqual(await storedToken(page), token, 'the token is kept: it is still live at the server');
+    assert.equal(await page.getByRole('heading', { name: 'Signed in as demo' }).isVisible(), true, 'still signed in');
+    assert.deepEqual(said, { message: 'Could not sign out: Cannot reach the server. Check your connection and try again.', status: '' });
+    assert.equal(attempts, 3, 'tried three times, then gave up');
+    assert.equal(await page.getByRole('button', { name: 'Sign out' }).isEnabled(), true);
+    assert.equal(await apiStatus(token.access_token), 200);
+    assert.equal(await grantRevocation(), null);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'logout-unreachable.png'), fullPage: true });
+    // The page's own calls still work with the kept token.
+    await page.getByRole('button', { name: 'Reload' }).click();
+    await signedIn(page, 'demo');
+
+    await page.unroute('**/oauth/revoke');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    assert.deepEqual(await outcome(page), { message: '', status: 'You are signed out.' });
+    await page.getByLabel('Username').waitFor();
+    assert.equal(await storedToken(page), null);
+    assert.equal(await apiStatus(token.access_token), 401);
+    assert.equal((await refresh(app, token.refresh_token, {}, DEMO_AUTH)).body.error, 'invalid_grant');
+    assert.equal(await grantRevocation(), 'logout');
+  });
+
+  it('should sign out in one click when the revocation fails at first and then gets through, waiting as Retry-After asks', async () => {
+    await page.goto(origin);
+    await signIn(page, DEMO_USER.username, DEMO_USER.password);
+    await signedIn(page, 'demo');
+    const token = await storedToken(page);
+    assert.ok(token?.refresh_token);
+    const attempts: number[] = [];
+    await page.route('**/oauth/revoke', route => {
+      attempts.push(Date.now());
+      if (attempts.length === 1) return route.abort('connectionreset');
+      if (attempts.length === 2) {
+        return route.fulfill({ status: 503, headers: { 'Retry-After': '1' }, contentType: 'application/json',
+          body: '{"error":"temporarily_unavailable","error_description":"x"}' });
+      }
+      return route.continue();
+    });
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    assert.deepEqual(await outcome(page), { message: '', status: 'You are signed out.' });
+    assert.equal(attempts.length, 3);
+    assert.ok(attempts[2] - attempts[1] >= 900, `Retry-After: 1 is honoured (waited ${attempts[2] - attempts[1]} ms)`);
+    assert.equal(await storedToken(page), null);
+    assert.equal((await refresh(app, token.refresh_token, {}, DEMO_AUTH)).body.error, 'invalid_grant');
+    assert.equal(await grantRevocation(), 'logout');
+  });
+
+  it('should forget the token here, and say so, when the server refuses the revocation for good (invalid_client)', async () => {
+    await page.goto(origin);
+    await signIn(page, DEMO_USER.username, DEMO_USER.password);
+    await signedIn(page, 'demo');
+    let attempts = 0;
+    await page.route('**/oauth/revoke', route => {
+      attempts += 1;
+      return route.fulfill({ status: 401, headers: { 'WWW-Authenticate': 'Basic realm="Service"' }, contentType: 'application/json',
+        body: '{"error":"invalid_client","error_description":"Invalid client: client is invalid"}' });
+    });
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    assert.deepEqual(await outcome(page), {
+      message: 'Signed out on this device, but the server refused to end the login: ' +
+        'The server does not accept this page\'s client. Check FRONTEND_CLIENT_ID and FRONTEND_CLIENT_SECRET.',
+      status: '',
+    });
+    assert.equal(attempts, 1, 'a refusal is not retried');
+    assert.equal(await storedToken(page), null);
+    await page.getByLabel('Username').waitFor();
   });
 });
