@@ -5,7 +5,7 @@ import { loadDemoData } from './app/infra/demo';
 import { hasDemoData } from './config/demo';
 import { migrate } from './app/infra/migrator';
 import { drainServer } from './app/infra/shutdown';
-import { useUtcSessions } from './app/infra/dbSession';
+import { prepareSessions } from './app/infra/dbSession';
 
 export default class AppBootHook implements IBoot {
   private server?: Server;
@@ -38,7 +38,7 @@ export default class AppBootHook implements IBoot {
   }
 
   configDidLoad() {
-    useUtcSessions(this.app.mysql);
+    prepareSessions(this.app.mysql);
   }
 
   /** Graceful shutdown: requests in flight are answered before the worker (and its pool) goes. */

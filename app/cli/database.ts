@@ -1,7 +1,7 @@
 import { RDSClient } from '@eggjs/rds';
 import { databaseSettings, serverEnvironment } from '../../config/database';
 import { ensureDatabase, migrate } from '../infra/migrator';
-import { useUtcSessions } from '../infra/dbSession';
+import { prepareSessions } from '../infra/dbSession';
 
 /**
  * Opens the database the app of this environment uses (EGG_SERVER_ENV / NODE_ENV and MYSQL_*),
@@ -11,7 +11,7 @@ export async function openDatabase(log: (message: string) => void = () => undefi
   const settings = databaseSettings(serverEnvironment());
   await ensureDatabase(settings);
   const db = new RDSClient(settings);
-  useUtcSessions(db);
+  prepareSessions(db);
   try {
     await migrate(db, { info: (format, ...args) => log(format.replace('%s', String(args[0]))) });
   } catch (err) {

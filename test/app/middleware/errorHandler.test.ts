@@ -3,7 +3,7 @@ import { RDSClient } from '@eggjs/rds';
 import { app, mock } from 'egg-mock/bootstrap';
 import { databaseSettings } from '../../../config/database';
 import { createContainer } from '../../../app/infra/container';
-import { useUtcSessions } from '../../../app/infra/dbSession';
+import { prepareSessions } from '../../../app/infra/dbSession';
 import { FaultyProxy } from '../../faultyProxy';
 import { bearer, createClient, createUser, login, tokenRequest, USER } from '../../helpers';
 
@@ -19,7 +19,7 @@ describe('database outage (a fault-injecting proxy between the app and MySQL)', 
   before(async () => {
     await proxy.start();
     db = new RDSClient({ ...settings, port: proxy.port });
-    useUtcSessions(db);
+    prepareSessions(db);
   });
   after(async () => {
     await db.end();
