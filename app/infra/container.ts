@@ -2,7 +2,7 @@ import type { RDSClient } from '@eggjs/rds';
 import { ClientRepository } from '../repository/ClientRepository';
 import { GrantRepository } from '../repository/GrantRepository';
 import { ThrottleRepository } from '../repository/ThrottleRepository';
-import { TokenRepository } from '../repository/TokenRepository';
+import { type TokenRecord, TokenRepository } from '../repository/TokenRepository';
 import { UserRepository } from '../repository/UserRepository';
 import { Accounts } from '../core/accounts';
 import { Credentials } from '../core/credentials';
@@ -29,7 +29,7 @@ export interface ContainerOptions {
 }
 
 export function createContainer(db: RDSClient, { argon2, tokenCache, clientSecretCacheSize = 0 }: ContainerOptions): Container {
-  const cache = tokenCache ? new TokenCache(tokenCache) : undefined;
+  const cache = tokenCache ? new TokenCache<TokenRecord>(tokenCache) : undefined;
   const users = new UserRepository(db);
   const clients = new ClientRepository(db);
   const grants = new GrantRepository(db, cache);

@@ -1,5 +1,4 @@
 import { LRUCache } from 'lru-cache';
-import type { TokenRecord } from '../repository/TokenRepository';
 
 export interface TokenCacheOptions {
   /** How long a looked-up token is trusted without asking MySQL again; 0 disables the cache. */
@@ -13,7 +12,7 @@ export interface TokenCacheOptions {
  * here within `ttlMs`. Expiry is checked on every request from the cached expiry time. Unknown
  * tokens are never cached, so a flood of made-up tokens cannot push real ones out.
  */
-export class TokenCache {
+export class TokenCache<TokenRecord extends object> {
   private readonly cache?: LRUCache<string, TokenRecord>;
   /** Moves on at every drop: a record read before a drop is not cached after it (see set). */
   #generation = 0;

@@ -1,5 +1,6 @@
 import type { RDSClient } from '@eggjs/rds';
 import type { TokenCache } from '../infra/tokenCache';
+import type { TokenRecord } from './TokenRepository';
 
 /** Why a grant stopped working; stored in oauth_grants.revoke_reason. */
 export type RevokeReason = 'logout' | 'reuse' | 'password_change' | 'user_disabled' | 'client_disabled' | 'admin';
@@ -14,7 +15,7 @@ export interface LiveGrant {
 }
 
 export class GrantRepository {
-  constructor(private readonly db: RDSClient, private readonly cache?: TokenCache) {}
+  constructor(private readonly db: RDSClient, private readonly cache?: TokenCache<TokenRecord>) {}
 
   /** Revokes one grant: every token of it stops working. False when it was already revoked. */
   async revokeGrant(grantId: string, reason: RevokeReason, now: Date): Promise<boolean> {

@@ -96,7 +96,7 @@ function toRecord(row: TokenRow): TokenRecord {
 }
 
 export class TokenRepository {
-  constructor(private readonly db: RDSClient, private readonly cache?: TokenCache) {}
+  constructor(private readonly db: RDSClient, private readonly cache?: TokenCache<TokenRecord>) {}
 
   /**
    * Stores a token, in one transaction with what it depends on: with `grant`, the new grant it starts;
