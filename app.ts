@@ -22,8 +22,14 @@ export default class AppBootHook implements IBoot {
     // Ahead of egg's own middleware (body parser, security checks): their errors are answered by the
     // one errorHandler too, and every answer carries its request id.
     config.coreMiddleware.unshift('requestId', 'errorHandler');
-    // What still escapes (an error emitted outside any middleware) is answered the same way.
-    config.onerror = { ...config.onerror, all: (err: Error, ctx: Context) => renderError(ctx, err) };
+    // What still escapes it (an error koa hands to ctx.onerror, e.g. from a response stream) is
+    // answered the same way, as JSON; egg-onerror logs it, server errors only.
+    config.onerror = {
+      ...config.onerror,
+      accepts: () => 'json',
+      all: (err: Error, ctx: Context) => renderError(ctx, err, { log: false }),
+      appErrorFilter: (err: Error & { status?: number }) => !(typeof err.status === 'number' && err.status < 500),
+    };
 
     // Request log lines name the path, never the query string: clients put tokens (check_token) and
     // even passwords (Spring-style /oauth/token?password=…) there.

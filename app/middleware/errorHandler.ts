@@ -16,9 +16,10 @@ function statusOf(err: unknown): number | undefined {
  *   internal message;
  * - anything else as 503 when the database is out of reach (retry later), else 500: logged with its
  *   cause, answered without message, SQL or stack.
- * Client errors are not logged: a flood of bad logins must not fill the error log.
+ * Client errors are not logged: a flood of bad logins must not fill the error log. `log: false` when
+ * the caller logs server errors itself (egg-onerror).
  */
-export function renderError(ctx: Context, err: unknown): void {
+export function renderError(ctx: Context, err: unknown, { log = true } = {}): void {
   ctx.set(NO_STORE);
   const status = err instanceof OAuthError ? err.code : statusOf(err);
   if (status !== undefined && status < 500 && !(err instanceof ServerError)) {
@@ -44,7 +45,7 @@ export function renderError(ctx: Context, err: unknown): void {
     ctx.status = 500;
     ctx.body = { error: 'server_error', error_description: 'The server encountered an unexpected error' };
   }
-  ctx.logger.error((err as { inner?: Error }).inner ?? err);
+  if (log) ctx.logger.error((err as { inner?: Error }).inner ?? err);
 }
 
 /**

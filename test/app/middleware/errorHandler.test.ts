@@ -1,4 +1,7 @@
 import { strict as assert } from 'node:assert';
+import { Readable } from 'node:stream';
+import type { Context } from 'egg';
+import HealthController from '../../../app/controller/health';
 import { RDSClient } from '@eggjs/rds';
 import { app, mock } from 'egg-mock/bootstrap';
 import { databaseSettings } from '../../../config/database';
@@ -110,6 +113,24 @@ describe('unexpected failure', () => {
     assert.equal(res.body.error, 'server_error');
     assert.ok(!res.text.includes('internal detail'));
     app.expectLog(/internal detail/, 'errorLogger');
+  });
+});
+
+describe('errors that escape every middleware (egg-onerror hands them to the same renderer)', () => {
+  afterEach(mock.restore);
+
+  it('should answer a response stream that fails before its first byte with a JSON 500, no message', async () => {
+    mock(HealthController.prototype, 'show', async function(this: { ctx: Context }) {
+      this.ctx.body = new Readable({
+        read() {
+          this.destroy(new Error('internal stream detail'));
+        },
+      });
+    });
+    const res = await app.httpRequest().get('/health');
+    assert.equal(res.status, 500);
+    assert.match(res.headers['content-type'], /application\/json/);
+    assert.deepEqual(res.body, { error: 'server_error', error_description: 'The server encountered an unexpected error' });
   });
 });
 
