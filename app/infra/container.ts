@@ -1,6 +1,7 @@
 import type { RDSClient } from '@eggjs/rds';
 import { ClientRepository } from '../repository/ClientRepository';
 import { GrantRepository } from '../repository/GrantRepository';
+import { LockRepository } from '../repository/LockRepository';
 import { ThrottleRepository } from '../repository/ThrottleRepository';
 import { type TokenRecord, TokenRepository } from '../repository/TokenRepository';
 import { UserRepository } from '../repository/UserRepository';
@@ -16,6 +17,7 @@ export interface Container {
   grants: GrantRepository;
   tokens: TokenRepository;
   throttle: ThrottleRepository;
+  locks: LockRepository;
   credentials: Credentials;
   accounts: Accounts;
 }
@@ -40,6 +42,7 @@ export function createContainer(db: RDSClient, { argon2, tokenCache, clientSecre
     grants,
     tokens: new TokenRepository(db, cache),
     throttle: new ThrottleRepository(db),
+    locks: new LockRepository(db),
     credentials: new Credentials(users, clients, hasher, clientSecretCacheSize),
     accounts: new Accounts(users, clients, grants, hasher),
   };

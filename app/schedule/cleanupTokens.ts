@@ -1,14 +1,14 @@
 import type { Application } from 'egg';
 import { cleanupTokens } from '../core/cleanup';
 
-/** Deletes expired and long-revoked tokens; one worker per host, one host at a time (named lock). */
+/** Deletes expired and long-revoked tokens; one worker per host, one host at a time per database (named lock). */
 export default (app: Application) => ({
   schedule: {
     interval: app.config.oauth.cleanup.interval,
     type: 'worker',
   },
   async task() {
-    const report = await cleanupTokens(app.mysql, app.container, app.config.oauth.cleanup);
+    const report = await cleanupTokens(app.container, app.config.oauth.cleanup);
     if (!report) {
       app.coreLogger.info('[cleanup] skipped: another process is cleaning up');
       return;

@@ -1,7 +1,10 @@
 import { strict as assert } from 'node:assert';
+import { RDSClient } from '@eggjs/rds';
 import { app } from 'egg-mock/bootstrap';
-import { cleanupTokens } from '../../app/core/cleanup';
+import { databaseSettings } from '../../config/database';
+import { CLEANUP_LOCK, type CleanupOptions, cleanupTokens } from '../../app/core/cleanup';
 import { hashToken } from '../../app/core/token';
+import { LockRepository } from '../../app/repository/LockRepository';
 import { CLIENT, basic, createClient, createUser, login, refresh, tokenRequest } from '../helpers';
 
 describe('[schedule cleanupTokens] token cleanup', () => {
@@ -12,6 +15,9 @@ describe('[schedule cleanupTokens] token cleanup', () => {
     await createClient(app, { clientId: 'service', grants: [ 'client_credentials' ] });
     await createUser(app);
   });
+
+  const OPTIONS: CleanupOptions = { batchSize: 10, revokedRetention: 7 * 24 * 3600 };
+  const cleanup = (options = OPTIONS) => cleanupTokens(app.container, options);
 
   async function tokenIds(): Promise<number[]> {
     const rows = await app.mysql.query('SELECT id FROM oauth_tokens ORDER BY id');
@@ -53,18 +59,32 @@ describe('[schedule cleanupTokens] token cleanup', () => {
   it('works in batches smaller than the backlog', async () => {
     for (let i = 0; i < 5; i++) await login(app);
     await app.mysql.query('UPDATE oauth_tokens SET access_token_expires_at = ?, refresh_token_expires_at = ?', [ new Date(Date.now() - DAY), new Date(Date.now() - DAY) ]);
-    const report = await cleanupTokens(app.mysql, app.container, { batchSize: 2, revokedRetention: 7 * 24 * 3600 });
+    const report = await cleanup({ ...OPTIONS, batchSize: 2 });
     assert.deepEqual(report, { expiredTokens: 5, revokedGrants: 0, emptyGrants: 5, throttleCounters: 0 });
     assert.deepEqual(await tokenIds(), []);
   });
 
   it('runs in one process at a time', async () => {
+    // Another host: a pool of its own, on the same database.
+    const otherHost = new RDSClient({ ...databaseSettings('unittest'), connectionLimit: 1 });
+    try {
+      const report = await new LockRepository(otherHost).withLock(CLEANUP_LOCK, () => cleanup());
+      assert.equal(report, null);
+    } finally {
+      await otherHost.end();
+    }
+  });
+
+  it('should take a cleanup lock per database', async () => {
     const conn = await app.mysql.getConnection();
     try {
-      await conn.query('SELECT GET_LOCK(\'oauth2_server_token_cleanup\', 0)');
-      assert.equal(await cleanupTokens(app.mysql, app.container, { batchSize: 10, revokedRetention: 0 }), null);
+      const [{ own }] = await conn.query('SELECT CONCAT(\'oauth2_cleanup:\', DATABASE()) AS own');
+      await conn.query('SELECT GET_LOCK(\'oauth2_cleanup:another_database\', 0)');
+      assert.notEqual(await cleanup(), null, 'the cleanup of another database on the server does not hold this one up');
+      await conn.query('SELECT GET_LOCK(?, 0)', [ own ]);
+      assert.equal(await cleanup(), null, 'the cleanup of this database runs once at a time');
     } finally {
-      await conn.query('SELECT RELEASE_LOCK(\'oauth2_server_token_cleanup\')');
+      await conn.query('SELECT RELEASE_ALL_LOCKS()');
       conn.release();
     }
   });
