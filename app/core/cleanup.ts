@@ -1,4 +1,5 @@
 import type { Container } from '../infra/container';
+import type { CleanupBatch } from '../repository/cleanupBatch';
 
 export interface CleanupOptions {
   batchSize: number;
@@ -19,31 +20,42 @@ const THROTTLE_COUNTER_AGE_MS = 24 * 3600 * 1000;
 /** The named lock of one database's cleanup (LockRepository adds the database's name). */
 export const CLEANUP_LOCK = 'oauth2_cleanup';
 
-/** Calls `step` until it deletes less than a full batch; returns the total. */
-async function drain(step: () => Promise<number>, batchSize: number): Promise<number> {
-  let total = 0;
+/** Calls `step` until a batch finds less than a full batch to delete. */
+async function drain(step: () => Promise<CleanupBatch>, batchSize: number): Promise<void> {
   for (;;) {
-    const removed = await step();
-    total += removed;
-    if (removed < batchSize) return total;
+    const { matched } = await step();
+    if (matched < batchSize) return;
   }
 }
 
 /**
- * Deletes tokens whose access and refresh lifetimes have both passed, revoked grants (with their
- * tokens) once the retention period is over, and grants left without tokens, in batches of `batchSize`
- * rows so that no statement holds its locks for long. One process at a time cleans a database up,
- * across workers and hosts; returns null when another is at it.
+ * Deletes tokens whose access and refresh lifetimes have both passed with the grants this leaves empty,
+ * revoked grants (with their tokens) once the retention period is over, and stale throttle counters, in
+ * batches of `batchSize` rows that lock the rows they delete, not the live ones. One process at a time
+ * cleans a database up, across workers and hosts; returns null when another is at it.
  */
 export async function cleanupTokens({ locks, tokens, grants, throttle }: Container, options: CleanupOptions, now = new Date()): Promise<CleanupReport | null> {
   return locks.withLock(CLEANUP_LOCK, async () => {
     const { batchSize } = options;
+    const report: CleanupReport = { expiredTokens: 0, revokedGrants: 0, emptyGrants: 0, throttleCounters: 0 };
+    await drain(async () => {
+      const batch = await tokens.removeExpiredTokens(now, batchSize);
+      report.expiredTokens += batch.removed;
+      report.emptyGrants += batch.emptyGrants;
+      return batch;
+    }, batchSize);
     const retainedSince = new Date(now.getTime() - options.revokedRetention * 1000);
-    return {
-      expiredTokens: await drain(() => tokens.removeExpiredTokens(now, batchSize), batchSize),
-      revokedGrants: await drain(() => grants.removeRevokedGrants(retainedSince, batchSize), batchSize),
-      emptyGrants: await drain(() => grants.removeEmptyGrants(batchSize), batchSize),
-      throttleCounters: await drain(() => throttle.removeStaleCounters(new Date(now.getTime() - THROTTLE_COUNTER_AGE_MS), now, batchSize), batchSize),
-    };
+    await drain(async () => {
+      const batch = await grants.removeRevokedGrants(retainedSince, batchSize);
+      report.revokedGrants += batch.removed;
+      return batch;
+    }, batchSize);
+    const staleBefore = new Date(now.getTime() - THROTTLE_COUNTER_AGE_MS);
+    await drain(async () => {
+      const batch = await throttle.removeStaleCounters(staleBefore, now, batchSize);
+      report.throttleCounters += batch.removed;
+      return batch;
+    }, batchSize);
+    return report;
   });
 }

@@ -1,6 +1,7 @@
 import type { RDSClient } from '@eggjs/rds';
 import type { TokenCache } from '../infra/tokenCache';
 import type { TokenRecord } from './TokenRepository';
+import type { CleanupBatch } from './cleanupBatch';
 
 /** Why a grant stopped working; stored in oauth_grants.revoke_reason. */
 export type RevokeReason = 'logout' | 'reuse' | 'password_change' | 'user_disabled' | 'client_disabled' | 'admin';
@@ -69,23 +70,20 @@ export class GrantRepository {
     }));
   }
 
-  /** Deletes up to `limit` grants revoked before `before`, with their tokens (foreign key cascade). */
-  async removeRevokedGrants(before: Date, limit: number): Promise<number> {
-    const result = await this.db.query('DELETE FROM oauth_grants WHERE revoked_at < ? LIMIT ?', [ before, limit ]);
-    return result.affectedRows;
-  }
-
   /**
-   * Deletes up to `limit` grants that have no token left (all expired and cleaned). A grant and its
-   * first token are written in one transaction, so a grant is never empty while being created.
+   * Deletes up to `limit` grants revoked before `before`, with their tokens (foreign key cascade). Found
+   * by a plain read of idx_revoked_at (EXPLAIN: type range), deleted by primary key: see CleanupBatch.
    */
-  async removeEmptyGrants(limit: number): Promise<number> {
-    const result = await this.db.query(
-      `DELETE FROM oauth_grants
-        WHERE NOT EXISTS (SELECT 1 FROM oauth_tokens t WHERE t.grant_id = oauth_grants.id)
-        LIMIT ?`,
-      [ limit ],
+  async removeRevokedGrants(before: Date, limit: number): Promise<CleanupBatch> {
+    const found: Array<{ id: string }> = await this.db.query(
+      'SELECT id FROM oauth_grants FORCE INDEX (idx_revoked_at) WHERE revoked_at < ? LIMIT ?',
+      [ before, limit ],
     );
-    return result.affectedRows;
+    if (found.length === 0) return { matched: 0, removed: 0 };
+    const result = await this.db.query(
+      'DELETE g FROM oauth_grants g FORCE INDEX (PRIMARY) WHERE g.id IN (?) AND g.revoked_at < ?',
+      [ found.map(row => row.id), before ],
+    );
+    return { matched: found.length, removed: result.affectedRows };
   }
 }

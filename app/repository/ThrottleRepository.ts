@@ -1,5 +1,6 @@
 import type { RDSClient } from '@eggjs/rds';
 import { isDeadlock, isDuplicateEntry, retryTransaction } from './retry';
+import type { CleanupBatch } from './cleanupBatch';
 
 /** How one kind of failure is counted and blocked. */
 export interface ThrottlePolicy {
@@ -119,12 +120,23 @@ export class ThrottleRepository {
     );
   }
 
-  /** Deletes up to `limit` counters whose window started before `before` and that block nothing. */
-  async removeStaleCounters(before: Date, now: Date, limit: number): Promise<number> {
-    const result = await this.db.query(
-      'DELETE FROM auth_throttle WHERE window_started_at < ? AND (blocked_until IS NULL OR blocked_until < ?) LIMIT ?',
+  /**
+   * Deletes up to `limit` counters whose window started before `before` and that block nothing. Found by
+   * a plain read of idx_window_started_at (EXPLAIN: type range), deleted by key: see CleanupBatch.
+   */
+  async removeStaleCounters(before: Date, now: Date, limit: number): Promise<CleanupBatch> {
+    const found: Array<{ throttle_key: string }> = await this.db.query(
+      `SELECT throttle_key FROM auth_throttle FORCE INDEX (idx_window_started_at)
+        WHERE window_started_at < ? AND (blocked_until IS NULL OR blocked_until < ?)
+        LIMIT ?`,
       [ before, now, limit ],
     );
-    return result.affectedRows;
+    if (found.length === 0) return { matched: 0, removed: 0 };
+    const result = await this.db.query(
+      `DELETE c FROM auth_throttle c FORCE INDEX (PRIMARY)
+        WHERE c.throttle_key IN (?) AND c.window_started_at < ? AND (c.blocked_until IS NULL OR c.blocked_until < ?)`,
+      [ found.map(row => row.throttle_key), before, now ],
+    );
+    return { matched: found.length, removed: result.affectedRows };
   }
 }

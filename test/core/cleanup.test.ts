@@ -1,11 +1,16 @@
 import { strict as assert } from 'node:assert';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { RDSClient } from '@eggjs/rds';
 import { app } from 'egg-mock/bootstrap';
 import { databaseSettings } from '../../config/database';
 import { CLEANUP_LOCK, type CleanupOptions, cleanupTokens } from '../../app/core/cleanup';
-import { hashToken } from '../../app/core/token';
+import { generateToken, hashToken } from '../../app/core/token';
+import { prepareSessions } from '../../app/infra/dbSession';
 import { LockRepository } from '../../app/repository/LockRepository';
+import { TokenRepository, type TokenRecord } from '../../app/repository/TokenRepository';
 import { CLIENT, basic, createClient, createUser, login, refresh, tokenRequest } from '../helpers';
+
+type Transaction = Awaited<ReturnType<RDSClient['beginTransaction']>>;
 
 describe('[schedule cleanupTokens] token cleanup', () => {
   const DAY = 24 * 3600 * 1000;
@@ -22,6 +27,57 @@ describe('[schedule cleanupTokens] token cleanup', () => {
   async function tokenIds(): Promise<number[]> {
     const rows = await app.mysql.query('SELECT id FROM oauth_tokens ORDER BY id');
     return rows.map((row: { id: number }) => Number(row.id));
+  }
+
+  async function grantIds(): Promise<string[]> {
+    const rows = await app.mysql.query('SELECT id FROM oauth_grants ORDER BY id');
+    return rows.map((row: { id: string }) => row.id);
+  }
+
+  /** The stored token of a login's access token. */
+  async function tokenOf(accessToken: string): Promise<TokenRecord> {
+    const record = await app.container.tokens.findTokenByAccessTokenHash(hashToken(accessToken));
+    assert.ok(record, 'the token is stored');
+    return record;
+  }
+
+  /** Sets both lifetimes of these tokens to have ended `ago` ms ago (the access token's alone with `refreshToo` false). */
+  async function expire(ids: number[], { ago = DAY, refreshToo = true } = {}): Promise<void> {
+    const past = new Date(Date.now() - ago);
+    await app.mysql.query('UPDATE oauth_tokens SET access_token_expires_at = ? WHERE id IN (?)', [ past, ids ]);
+    if (refreshToo) await app.mysql.query('UPDATE oauth_tokens SET refresh_token_expires_at = ? WHERE id IN (?)', [ past, ids ]);
+  }
+
+  /** Resolves with `work`'s result, or rejects once it has taken longer than a request may wait. */
+  async function promptly<T>(work: Promise<T>, what: string): Promise<T> {
+    const timer = new AbortController();
+    const timeout = sleep(3000, undefined, { signal: timer.signal }).then(() => {
+      throw new Error(`${what} waited for more than 3 s`);
+    });
+    try {
+      return await Promise.race([ work, timeout ]);
+    } finally {
+      timer.abort();
+    }
+  }
+
+  /**
+   * Resolves once another transaction waits for a lock that `holder` holds. InnoDB refreshes what
+   * information_schema shows of its transactions only when it was not read for 0.1 s: poll slower.
+   */
+  async function untilSomethingWaitsFor(holder: Transaction): Promise<void> {
+    const [{ thread }] = await holder.query('SELECT CONNECTION_ID() AS thread');
+    for (let waited = 0; waited < 5000; waited += 200) {
+      const waits = await app.mysql.query(
+        `SELECT 1 FROM information_schema.INNODB_LOCK_WAITS w
+           JOIN information_schema.INNODB_TRX t ON t.trx_id = w.blocking_trx_id
+          WHERE t.trx_mysql_thread_id = ?`,
+        [ thread ],
+      );
+      if (waits.length > 0) return;
+      await sleep(200);
+    }
+    throw new Error('nothing waited for the lock');
   }
 
   it('removes exactly the dead rows and keeps the live ones', async () => {
@@ -87,5 +143,107 @@ describe('[schedule cleanupTokens] token cleanup', () => {
       await conn.query('SELECT RELEASE_ALL_LOCKS()');
       conn.release();
     }
+  });
+
+  it('should remove a grant once its last token has expired and keep grants with live tokens', async () => {
+    // "rotated": its first token spent and expired, the next one live. "ended": both of its tokens
+    // expired, removed in different batches. "single": its one token expired. "live": a fresh login.
+    const rotated = await login(app);
+    const rotatedFirst = await tokenOf(rotated.access_token);
+    const rotatedNext = await tokenOf((await refresh(app, rotated.refresh_token)).body.access_token);
+    const ended = await login(app);
+    const endedFirst = await tokenOf(ended.access_token);
+    const endedNext = await tokenOf((await refresh(app, ended.refresh_token)).body.access_token);
+    const single = await tokenOf((await login(app)).access_token);
+    const live = await tokenOf((await login(app)).access_token);
+    await expire([ rotatedFirst.id, endedFirst.id, endedNext.id, single.id ]);
+
+    const report = await cleanup({ ...OPTIONS, batchSize: 1 });
+    assert.deepEqual(report, { expiredTokens: 4, revokedGrants: 0, emptyGrants: 2, throttleCounters: 0 });
+    assert.deepEqual(await tokenIds(), [ rotatedNext.id, live.id ]);
+    assert.deepEqual(await grantIds(), [ rotatedNext.grantId, live.grantId ].sort());
+  });
+
+  describe('while logins and refreshes go on', () => {
+    /** Another worker's pool: it gives up on a row lock after 1 s, where a request would hang. */
+    let impatient: RDSClient;
+    before(() => {
+      impatient = new RDSClient({ ...databaseSettings('unittest'), connectionLimit: 2 });
+      prepareSessions(impatient);
+      impatient.pool.on('connection', connection => {
+        connection.query('SET SESSION innodb_lock_wait_timeout = 1');
+      });
+    });
+    after(() => impatient.end());
+
+    it('should not block a refresh while it deletes expired tokens', async () => {
+      // "refreshing": its access token has expired and its refresh token is being used right now.
+      const refreshing = await tokenOf((await login(app)).access_token);
+      const dead = await tokenOf((await login(app)).access_token);
+      await expire([ refreshing.id ], { ago: 2 * DAY, refreshToo: false });
+      await expire([ dead.id ]);
+      // Holding the dead row keeps the cleanup's batch open, with every lock it has taken so far.
+      const holder = await app.mysql.beginTransaction();
+      let running: ReturnType<typeof cleanup> | undefined;
+      try {
+        await holder.query('SELECT id FROM oauth_tokens WHERE id = ? FOR UPDATE', [ dead.id ]);
+        running = cleanup();
+        await untilSomethingWaitsFor(holder);
+        const now = Date.now();
+        const spent = await new TokenRepository(impatient).saveToken({
+          grantId: refreshing.grantId,
+          accessTokenHash: hashToken(generateToken()),
+          accessTokenExpiresAt: new Date(now + 3600 * 1000),
+          refreshTokenHash: hashToken(generateToken()),
+          refreshTokenExpiresAt: new Date(now + 60 * DAY),
+          clientId: refreshing.client.id,
+          userId: refreshing.user?.id ?? null,
+          scope: refreshing.scope,
+        }, { spends: { tokenId: refreshing.id, at: new Date(now) } });
+        assert.equal(spent, true, 'the refresh spent its token and stored the next one');
+      } finally {
+        await holder.rollback();
+        await Promise.allSettled([ running ]);
+      }
+      assert.deepEqual(await running, { expiredTokens: 1, revokedGrants: 0, emptyGrants: 1, throttleCounters: 0 });
+    });
+
+    it('should not wait for a login in progress', async () => {
+      const dead = await tokenOf((await login(app)).access_token);
+      await expire([ dead.id ]);
+      // A login writes its grant and first token in one transaction; this one has not committed yet.
+      const pending = await app.mysql.beginTransaction();
+      try {
+        const [ client ] = await pending.query('SELECT id FROM oauth_clients WHERE client_id = ?', [ CLIENT.clientId ]);
+        const grantId = 'b'.repeat(32);
+        await pending.query('INSERT INTO oauth_grants (id, client_id, scope) VALUES (?, ?, \'\')', [ grantId, client.id ]);
+        await pending.query(
+          `INSERT INTO oauth_tokens (grant_id, access_token_hash, access_token_expires_at, client_id)
+           VALUES (?, ?, ?, ?)`,
+          [ grantId, hashToken(generateToken()), new Date(Date.now() + 3600 * 1000), client.id ],
+        );
+        assert.deepEqual(await promptly(cleanup(), 'the cleanup'), { expiredTokens: 1, revokedGrants: 0, emptyGrants: 1, throttleCounters: 0 });
+      } finally {
+        await pending.rollback();
+      }
+    });
+
+    it('should not wait for a login attempt on a throttle counter it keeps', async () => {
+      const longAgo = new Date(Date.now() - 2 * DAY);
+      await app.mysql.query(
+        'INSERT INTO auth_throttle (throttle_key, failures, window_started_at, blocked_until) VALUES (?, 9, ?, ?), (?, 1, ?, NULL)',
+        [ 'a'.repeat(64), longAgo, new Date(Date.now() + 3600 * 1000), 'b'.repeat(64), longAgo ],
+      );
+      // The counter still blocks; an attempt on its key holds it while it decides.
+      const attempt = await app.mysql.beginTransaction();
+      try {
+        await attempt.query('SELECT failures FROM auth_throttle WHERE throttle_key = ? FOR UPDATE', [ 'a'.repeat(64) ]);
+        assert.deepEqual(await promptly(cleanup(), 'the cleanup'), { expiredTokens: 0, revokedGrants: 0, emptyGrants: 0, throttleCounters: 1 });
+      } finally {
+        await attempt.rollback();
+      }
+      const keys = await app.mysql.query('SELECT throttle_key FROM auth_throttle');
+      assert.deepEqual(keys, [{ throttle_key: 'a'.repeat(64) }]);
+    });
   });
 });
