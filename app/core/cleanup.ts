@@ -5,6 +5,8 @@ export interface CleanupOptions {
   batchSize: number;
   /** Seconds a revoked grant (a logout, a reuse) is kept with its tokens, for the record. */
   revokedRetention: number;
+  /** Seconds an address stays known after a login from it (oauth.throttle.knownAddressSeconds). */
+  knownAddressSeconds: number;
 }
 
 export interface CleanupReport {
@@ -12,6 +14,7 @@ export interface CleanupReport {
   revokedGrants: number;
   emptyGrants: number;
   throttleCounters: number;
+  knownAddresses: number;
 }
 
 /** Throttle counters older than this (longer than any throttle window) and blocking nothing are deleted. */
@@ -30,14 +33,15 @@ async function drain(step: () => Promise<CleanupBatch>, batchSize: number): Prom
 
 /**
  * Deletes tokens whose access and refresh lifetimes have both passed with the grants this leaves empty,
- * revoked grants (with their tokens) once the retention period is over, and stale throttle counters, in
+ * revoked grants (with their tokens) once the retention period is over, stale throttle counters and
+ * addresses no longer known, in
  * batches of `batchSize` rows that lock the rows they delete, not the live ones. One process at a time
  * cleans a database up, across workers and hosts; returns null when another is at it.
  */
 export async function cleanupTokens({ locks, tokens, grants, throttle }: Container, options: CleanupOptions, now = new Date()): Promise<CleanupReport | null> {
   return locks.withLock(CLEANUP_LOCK, async () => {
     const { batchSize } = options;
-    const report: CleanupReport = { expiredTokens: 0, revokedGrants: 0, emptyGrants: 0, throttleCounters: 0 };
+    const report: CleanupReport = { expiredTokens: 0, revokedGrants: 0, emptyGrants: 0, throttleCounters: 0, knownAddresses: 0 };
     await drain(async () => {
       const batch = await tokens.removeExpiredTokens(now, batchSize);
       report.expiredTokens += batch.removed;
@@ -54,6 +58,12 @@ export async function cleanupTokens({ locks, tokens, grants, throttle }: Contain
     await drain(async () => {
       const batch = await throttle.removeStaleCounters(staleBefore, now, batchSize);
       report.throttleCounters += batch.removed;
+      return batch;
+    }, batchSize);
+    const knownSince = new Date(now.getTime() - options.knownAddressSeconds * 1000);
+    await drain(async () => {
+      const batch = await throttle.removeKnownAddresses(knownSince, batchSize);
+      report.knownAddresses += batch.removed;
       return batch;
     }, batchSize);
     return report;

@@ -139,4 +139,19 @@ export class ThrottleRepository {
     );
     return { matched: found.length, removed: result.affectedRows };
   }
+
+  /** Deletes up to `limit` known addresses whose last successful login was before `before`. */
+  async removeKnownAddresses(before: Date, limit: number): Promise<CleanupBatch> {
+    const found: Array<{ address_key: string }> = await this.db.query(
+      'SELECT address_key FROM auth_known_addresses FORCE INDEX (idx_last_success_at) WHERE last_success_at < ? LIMIT ?',
+      [ before, limit ],
+    );
+    if (found.length === 0) return { matched: 0, removed: 0 };
+    const result = await this.db.query(
+      `DELETE a FROM auth_known_addresses a FORCE INDEX (PRIMARY)
+        WHERE a.address_key IN (?) AND a.last_success_at < ?`,
+      [ found.map(row => row.address_key), before ],
+    );
+    return { matched: found.length, removed: result.affectedRows };
+  }
 }

@@ -8,12 +8,13 @@ export default (app: Application) => ({
     type: 'worker',
   },
   async task() {
-    const report = await cleanupTokens(app.container, app.config.oauth.cleanup);
+    const { cleanup, throttle } = app.config.oauth;
+    const report = await cleanupTokens(app.container, { ...cleanup, knownAddressSeconds: throttle.knownAddressSeconds });
     if (!report) {
       app.coreLogger.info('[cleanup] skipped: another process is cleaning up');
       return;
     }
-    app.coreLogger.info('[cleanup] removed %d expired tokens, %d revoked grants, %d empty grants, %d throttle counters',
-      report.expiredTokens, report.revokedGrants, report.emptyGrants, report.throttleCounters);
+    app.coreLogger.info('[cleanup] removed %d expired tokens, %d revoked grants, %d empty grants, %d throttle counters, %d known addresses',
+      report.expiredTokens, report.revokedGrants, report.emptyGrants, report.throttleCounters, report.knownAddresses);
   },
 });

@@ -21,7 +21,7 @@ describe('[schedule cleanupTokens] token cleanup', () => {
     await createUser(app);
   });
 
-  const OPTIONS: CleanupOptions = { batchSize: 10, revokedRetention: 7 * 24 * 3600 };
+  const OPTIONS: CleanupOptions = { batchSize: 10, revokedRetention: 7 * 24 * 3600, knownAddressSeconds: 30 * 24 * 3600 };
   const cleanup = (options = OPTIONS) => cleanupTokens(app.container, options);
 
   async function tokenIds(): Promise<number[]> {
@@ -112,11 +112,20 @@ describe('[schedule cleanupTokens] token cleanup', () => {
     assert.equal(grants[0].n, 4, 'the grants of tokens 1, 2, 5+6 and 8');
   });
 
+  it('forgets addresses whose last login is older than the known-address lifetime, and keeps the others', async () => {
+    await app.mysql.query('INSERT INTO auth_known_addresses (address_key, last_success_at) VALUES (?, ?), (?, ?)',
+      [ 'a'.repeat(64), new Date(Date.now() - 31 * DAY), 'b'.repeat(64), new Date(Date.now() - 29 * DAY) ]);
+    const report = await cleanup();
+    assert.equal(report?.knownAddresses, 1);
+    const rows = await app.mysql.query('SELECT address_key FROM auth_known_addresses');
+    assert.deepEqual(rows.map((row: { address_key: string }) => row.address_key), [ 'b'.repeat(64) ]);
+  });
+
   it('works in batches smaller than the backlog', async () => {
     for (let i = 0; i < 5; i++) await login(app);
     await app.mysql.query('UPDATE oauth_tokens SET access_token_expires_at = ?, refresh_token_expires_at = ?', [ new Date(Date.now() - DAY), new Date(Date.now() - DAY) ]);
     const report = await cleanup({ ...OPTIONS, batchSize: 2 });
-    assert.deepEqual(report, { expiredTokens: 5, revokedGrants: 0, emptyGrants: 5, throttleCounters: 0 });
+    assert.deepEqual(report, { expiredTokens: 5, revokedGrants: 0, emptyGrants: 5, throttleCounters: 0, knownAddresses: 0 });
     assert.deepEqual(await tokenIds(), []);
   });
 
@@ -159,7 +168,7 @@ describe('[schedule cleanupTokens] token cleanup', () => {
     await expire([ rotatedFirst.id, endedFirst.id, endedNext.id, single.id ]);
 
     const report = await cleanup({ ...OPTIONS, batchSize: 1 });
-    assert.deepEqual(report, { expiredTokens: 4, revokedGrants: 0, emptyGrants: 2, throttleCounters: 0 });
+    assert.deepEqual(report, { expiredTokens: 4, revokedGrants: 0, emptyGrants: 2, throttleCounters: 0, knownAddresses: 0 });
     assert.deepEqual(await tokenIds(), [ rotatedNext.id, live.id ]);
     assert.deepEqual(await grantIds(), [ rotatedNext.grantId, live.grantId ].sort());
   });
@@ -205,7 +214,7 @@ describe('[schedule cleanupTokens] token cleanup', () => {
         await holder.rollback();
         await Promise.allSettled([ running ]);
       }
-      assert.deepEqual(await running, { expiredTokens: 1, revokedGrants: 0, emptyGrants: 1, throttleCounters: 0 });
+      assert.deepEqual(await running, { expiredTokens: 1, revokedGrants: 0, emptyGrants: 1, throttleCounters: 0, knownAddresses: 0 });
     });
 
     it('should not wait for a login in progress', async () => {
@@ -222,7 +231,7 @@ describe('[schedule cleanupTokens] token cleanup', () => {
            VALUES (?, ?, ?, ?)`,
           [ grantId, hashToken(generateToken()), new Date(Date.now() + 3600 * 1000), client.id ],
         );
-        assert.deepEqual(await promptly(cleanup(), 'the cleanup'), { expiredTokens: 1, revokedGrants: 0, emptyGrants: 1, throttleCounters: 0 });
+        assert.deepEqual(await promptly(cleanup(), 'the cleanup'), { expiredTokens: 1, revokedGrants: 0, emptyGrants: 1, throttleCounters: 0, knownAddresses: 0 });
       } finally {
         await pending.rollback();
       }
@@ -238,7 +247,7 @@ describe('[schedule cleanupTokens] token cleanup', () => {
       const attempt = await app.mysql.beginTransaction();
       try {
         await attempt.query('SELECT failures FROM auth_throttle WHERE throttle_key = ? FOR UPDATE', [ 'a'.repeat(64) ]);
-        assert.deepEqual(await promptly(cleanup(), 'the cleanup'), { expiredTokens: 0, revokedGrants: 0, emptyGrants: 0, throttleCounters: 1 });
+        assert.deepEqual(await promptly(cleanup(), 'the cleanup'), { expiredTokens: 0, revokedGrants: 0, emptyGrants: 0, throttleCounters: 1, knownAddresses: 0 });
       } finally {
         await attempt.rollback();
       }
