@@ -1,21 +1,32 @@
 import type { Application } from 'egg';
+import { sessionUser } from './oauth/authorize';
 import { TOKEN_PATHS } from './oauth/endpoints';
 
 export default (app: Application) => {
   const { router, controller, middleware, oAuth2Server } = app;
   // RFC 6749 §2.3, RFC 7009 §2.1, RFC 7662 §2.1: one client authentication for every endpoint that needs one.
+  // Public clients (no secret) name themselves where RFC 6749 §2.1 and RFC 7009 §2.1 let them.
   const clientAuth = middleware.clientAuth();
+  const clientOrPublicClient = middleware.clientAuth({ allowPublic: true });
 
   for (const path of TOKEN_PATHS) {
     // all(): a GET gets an RFC 6749 §3.2 invalid_request answer rather than a bare 404.
-    router.all(path, middleware.tokenRequest({}, app), clientAuth, oAuth2Server.token());
+    router.all(path, middleware.tokenRequest({}, app), clientOrPublicClient, oAuth2Server.token());
   }
-  router.post('/oauth/revoke', clientAuth, controller.revocation.revoke);
+  router.post('/oauth/revoke', clientOrPublicClient, controller.revocation.revoke);
   router.post('/oauth/introspect', clientAuth, controller.introspection.introspect);
   // GET as in Spring's docs, POST (form) as Spring's RemoteTokenServices sends it.
   router.get('/oauth/check_token', clientAuth, controller.checkToken.check);
   router.post('/oauth/check_token', clientAuth, controller.checkToken.check);
   router.get('/.well-known/oauth-authorization-server', controller.metadata.show);
+
+  // RFC 6749 §4.1 with PKCE: the browser signs in on our own pages (a session cookie, CSRF tokens).
+  const authorize = [ middleware.authorizeRequest(), oAuth2Server.authorize({ authenticateHandler: sessionUser }), controller.authorize.redirect ];
+  router.get('/oauth/authorize', ...authorize);
+  router.post('/oauth/authorize', ...authorize);
+  router.get('/login', controller.login.show);
+  router.post('/login', controller.login.submit);
+  router.post('/logout', controller.login.logout);
 
   router.get('/health', controller.health.show);
 

@@ -4,7 +4,7 @@ import { DEMO_CLIENT } from './demo';
 import type { ThrottleConfig } from '../app/core/throttle';
 import type { TokenCacheOptions } from '../app/infra/tokenCache';
 import { type Argon2Options, OWASP_ARGON2ID } from '../app/core/password';
-import { CLIENT_AUTHENTICATED_POSTS } from '../app/oauth/endpoints';
+import { BROWSER_PAGES } from '../app/oauth/endpoints';
 import { databaseSettings } from './database';
 import { logDirectory } from './logDir';
 
@@ -37,6 +37,13 @@ export interface BizConfig {
     };
     /** How long `npm stop` waits for requests in flight (egg-cluster kills a worker after 5 s). */
     shutdownTimeoutMs: number;
+    /** The browser session of the login page (egg's session cookie). */
+    session: {
+      /** Signed out after this long without a request. */
+      idleSeconds: number;
+      /** Signed out this long after the login, whatever happens. */
+      absoluteSeconds: number;
+    };
     /** Per-worker cache of Bearer lookups; see the README's Performance section. */
     tokenCache: TokenCacheOptions;
     /** Verified client secrets remembered per worker (keyed by the stored hash), so argon2 runs once per secret. */
@@ -51,6 +58,9 @@ export interface BizConfig {
     clientSecret: string;
   };
 }
+
+/** A browser session ends this long after its login. */
+const SESSION_ABSOLUTE_SECONDS = 12 * 3600;
 
 /** FRONTEND_CLIENT_ID / FRONTEND_CLIENT_SECRET, else the demo client where demo data may exist. */
 function frontendClient(serverEnv: string, env: NodeJS.ProcessEnv = process.env): BizConfig['frontend'] {
@@ -106,7 +116,14 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
   config.oAuth2Server = {
     debug: false,
     // Grant types this server runs; a client must also be registered for one to use it.
-    grants: [ 'password', 'refresh_token', 'client_credentials' ],
+    grants: [ 'password', 'refresh_token', 'client_credentials', 'authorization_code' ],
+    // RFC 6749 §4.1.2: a code lives a short while (the engine's default is 5 minutes).
+    authorizationCodeLifetime: 60,
+    // A public client proves nothing at the token endpoint but its PKCE verifier (authorization_code)
+    // or its refresh token; clientAuth decides which clients may go without a secret.
+    requireClientAuthentication: { authorization_code: false, refresh_token: false },
+    // RFC 6749 §4.1.1: state is RECOMMENDED, not required; PKCE protects the flow.
+    allowEmptyState: true,
     accessTokenLifetime: 7200,
     refreshTokenLifetime: 60 * 24 * 3600,
     // The engine's errors go to our errorHandler middleware, with the headers the engine set
@@ -121,8 +138,10 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
 
   config.security = {
     csrf: {
-      // Exact paths: egg-security's string form is a prefix match.
-      ignore: (ctx: { path: string }) => CLIENT_AUTHENTICATED_POSTS.includes(ctx.path),
+      // Only the pages a session cookie signs in to; exact paths (egg-security's string form is a
+      // prefix match). The secret lives in the signed, encrypted session cookie, not a readable one.
+      match: (ctx: { path: string }) => BROWSER_PAGES.includes(ctx.path),
+      useSession: true,
     },
     // On every response of our routes (the page at /, and JSON, where it costs nothing). Scripts,
     // styles and fetches only from this origin: no inline script, no eval, no other host. No
@@ -138,6 +157,19 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
         'frame-ancestors': "'none'",
       },
     },
+  };
+
+  // The login page's browser session: httpOnly, SameSite=Lax (Strict would drop it on the client's
+  // cross-site redirect to /oauth/authorize), Secure in production (config.prod.ts), never logged.
+  config.session = {
+    key: 'oauth2_session',
+    // The cookie outlives no session: signedInUser ends it earlier (oauth.session).
+    maxAge: SESSION_ABSOLUTE_SECONDS * 1000,
+    httpOnly: true,
+    sameSite: 'lax',
+    encrypt: true,
+    renew: false,
+    logValue: false,
   };
 
   config.static = {
@@ -176,6 +208,7 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
         maxPasswordLength: 1024,
       },
       shutdownTimeoutMs: 4000,
+      session: { idleSeconds: 30 * 60, absoluteSeconds: SESSION_ABSOLUTE_SECONDS },
       tokenCache: { ttlMs: Number(process.env.OAUTH_TOKEN_CACHE_MS ?? 1000), max: 10000 },
       clientSecretCacheSize: 1000,
     },

@@ -6,6 +6,8 @@ export default () => {
   }
   const config: PowerPartial<EggAppConfig> = {
     keys: process.env.APP_KEYS,
+    // Behind TLS only (set TRUST_PROXY=1 behind a load balancer that terminates it).
+    session: { secure: true },
   };
   return config;
 };

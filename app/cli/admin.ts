@@ -4,6 +4,7 @@ import { OWASP_ARGON2ID } from '../core/password';
 import { createContainer, type Container } from '../infra/container';
 import { splitList } from '../repository/columns';
 import { auditAdminChange } from './audit';
+import { serverEnvironment } from '../../config/database';
 import { describeFailure, openDatabase } from './database';
 
 /** `--grants password,refresh_token` or `--scopes "read write"`: commas or spaces. */
@@ -22,7 +23,7 @@ function withContainer<T extends unknown[]>(action: (container: Container, ...ar
   return async (...args: T) => {
     const db = await openDatabase();
     try {
-      await action(createContainer(db, { argon2: OWASP_ARGON2ID }), ...args);
+      await action(createContainer(db, { argon2: OWASP_ARGON2ID, production: serverEnvironment() === 'prod' }), ...args);
     } finally {
       await db.end();
     }
@@ -40,13 +41,17 @@ program.command('client:create')
   .requiredOption('--grants <grants>', 'grant types, e.g. password,refresh_token', list)
   .option('--scopes <scopes>', 'scopes the client may request, e.g. "read write"', list)
   .option('--default-scope <scopes>', 'scope of a token when the request names none (default: all --scopes)', list)
-  .option('--redirect-uris <uris>', 'redirect URIs for authorization_code', list)
+  .option('--redirect-uris <uris>', 'redirect URIs for authorization_code: absolute http(s), compared exactly (loopback: any port)', list)
+  .option('--public', 'a public client (browser or native app): no secret, authorization_code with PKCE and refresh_token only')
+  .option('--skip-consent', 'a first-party client: its users are not asked to approve it')
+  .option('--resources <uris>', 'resource indicators (RFC 8707) the client may ask tokens for', list)
   .option('--access-ttl <seconds>', 'access token lifetime (default from config: 7200)', seconds)
   .option('--refresh-ttl <seconds>', 'refresh token lifetime (default from config: 5184000)', seconds)
   .option('--resource-server', 'may introspect the tokens of every client, not only its own')
   .action(withContainer(async ({ accounts }, opts: {
     id: string; secret?: string; grants: string[]; scopes?: string[]; defaultScope?: string[];
     redirectUris?: string[]; accessTtl?: number; refreshTtl?: number; resourceServer?: boolean;
+    public?: boolean; skipConsent?: boolean; resources?: string[];
   }) => {
     const { generatedSecret } = await accounts.createClient({
       clientId: opts.id,
@@ -58,6 +63,9 @@ program.command('client:create')
       accessTokenLifetime: opts.accessTtl,
       refreshTokenLifetime: opts.refreshTtl,
       resourceServer: opts.resourceServer,
+      public: opts.public,
+      skipConsent: opts.skipConsent,
+      resources: opts.resources,
     });
     auditAdminChange('client:create', { clientId: opts.id });
     console.log(`created client ${opts.id}`);
@@ -82,7 +90,11 @@ program.command('client:list')
         `default_scope=${c.defaultScope?.join(',') ?? 'all'}`,
         `access_ttl=${c.accessTokenLifetime ?? 'default'}`,
         `refresh_ttl=${c.refreshTokenLifetime ?? 'default'}`,
+        `redirect_uris=${c.redirectUris.join(',') || '-'}`,
+        ...c.resources.length > 0 ? [ `resources=${c.resources.join(',')}` ] : [],
         c.enabled ? 'enabled' : 'disabled',
+        ...c.secretHash === null ? [ 'public' ] : [],
+        ...c.skipConsent ? [ 'skip-consent' ] : [],
         ...c.resourceServer ? [ 'resource-server' ] : [],
       ].join('\t'));
     }

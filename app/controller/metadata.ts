@@ -1,23 +1,30 @@
 import { Controller } from 'egg';
+import { issuer as issuerOf } from '../oauth/authorize';
 
 export default class MetadataController extends Controller {
   /** GET /.well-known/oauth-authorization-server (RFC 8414). */
   async show() {
     const { ctx, app } = this;
-    const issuer = app.config.oauth.issuer || ctx.origin;
+    const issuer = issuerOf(ctx);
     const authMethods = [ 'client_secret_basic', 'client_secret_post' ];
     // An issuer taken from the request's Host header must not be cached for other hosts' requests.
     ctx.set('Cache-Control', app.config.oauth.issuer ? 'public, max-age=300' : 'no-cache');
     ctx.body = {
       issuer,
+      authorization_endpoint: `${issuer}/oauth/authorize`,
       token_endpoint: `${issuer}/oauth/token`,
       revocation_endpoint: `${issuer}/oauth/revoke`,
       introspection_endpoint: `${issuer}/oauth/introspect`,
       grant_types_supported: app.config.oAuth2Server.grants,
-      // No authorization endpoint (yet): no response type.
-      response_types_supported: [],
-      token_endpoint_auth_methods_supported: authMethods,
-      revocation_endpoint_auth_methods_supported: authMethods,
+      response_types_supported: [ 'code' ],
+      response_modes_supported: [ 'query' ],
+      // RFC 7636: S256 only; plain is refused.
+      code_challenge_methods_supported: [ 'S256' ],
+      // RFC 9207: every authorization response carries iss.
+      authorization_response_iss_parameter_supported: true,
+      // `none`: public clients (PKCE) at the token and revocation endpoints.
+      token_endpoint_auth_methods_supported: [ ...authMethods, 'none' ],
+      revocation_endpoint_auth_methods_supported: [ ...authMethods, 'none' ],
       introspection_endpoint_auth_methods_supported: authMethods,
       scopes_supported: await app.container.clients.listScopes(),
     };

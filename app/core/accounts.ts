@@ -4,6 +4,7 @@ import type { GrantRepository, LiveGrant } from '../repository/GrantRepository';
 import type { User, UserRepository } from '../repository/UserRepository';
 import { CLIENT_ID_PATTERN, CLIENT_SECRET_PATTERN, MAX_USERNAME_LENGTH } from './credentials';
 import type { PasswordHasher } from './password';
+import { redirectUriProblem, resourceProblem } from './redirectUris';
 
 /** Grant types a client may be registered for (RFC 6749 §4). */
 export const KNOWN_GRANTS = [ 'password', 'refresh_token', 'client_credentials', 'authorization_code' ] as const;
@@ -37,7 +38,16 @@ export interface CreateClientInput {
   accessTokenLifetime?: number;
   refreshTokenLifetime?: number;
   resourceServer?: boolean;
+  /** No secret (a browser or native app): authorization_code with PKCE and refresh_token only. */
+  public?: boolean;
+  /** A first-party client: no consent page. */
+  skipConsent?: boolean;
+  /** Resource indicators (RFC 8707) the client may ask tokens for. */
+  resources?: string[];
 }
+
+/** The grants a public client may use: none of them needs a secret (RFC 6749 §2.1, OAuth 2.1 §2.1). */
+const PUBLIC_CLIENT_GRANTS = [ 'authorization_code', 'refresh_token' ];
 
 /**
  * Users and clients: creating and changing them (the admin command line). Every secret goes through
@@ -49,6 +59,8 @@ export class Accounts {
     private readonly clients: ClientRepository,
     private readonly grants: GrantRepository,
     private readonly hasher: PasswordHasher,
+    /** Production refuses plain-http redirect URIs but for loopback hosts. */
+    private readonly production = false,
   ) {}
 
   async createUser(input: CreateUserInput): Promise<number> {
@@ -133,12 +145,18 @@ export class Accounts {
         throw new AccountError('token lifetimes are whole seconds greater than 0');
       }
     }
-    const generatedSecret = input.secret ? undefined : randomBytes(32).toString('base64url');
-    const secret = input.secret ?? generatedSecret ?? '';
+    this.checkRedirection(input);
+    if (input.public) {
+      if (input.secret !== undefined) throw new AccountError('a public client has no secret');
+      const secretGrants = input.grants.filter(grant => !PUBLIC_CLIENT_GRANTS.includes(grant));
+      if (secretGrants.length > 0) throw new AccountError(`a public client may use ${PUBLIC_CLIENT_GRANTS.join(' and ')} only, not ${secretGrants.join(', ')}`);
+    }
+    const generatedSecret = input.public || input.secret ? undefined : randomBytes(32).toString('base64url');
+    const secret = input.secret ?? generatedSecret;
     try {
       const id = await this.clients.saveClient({
         clientId: input.clientId,
-        secretHash: await this.hasher.hash(secret),
+        secretHash: secret === undefined ? null : await this.hasher.hash(secret),
         grants: input.grants,
         scopes: input.scopes ?? [],
         defaultScope: input.defaultScope ?? null,
@@ -146,6 +164,8 @@ export class Accounts {
         accessTokenLifetime: input.accessTokenLifetime ?? null,
         refreshTokenLifetime: input.refreshTokenLifetime ?? null,
         resourceServer: input.resourceServer ?? false,
+        skipConsent: input.skipConsent ?? false,
+        resources: input.resources ?? [],
       });
       return { id, generatedSecret };
     } catch (err) {
@@ -165,6 +185,22 @@ export class Accounts {
   /** Deletes the client with its grants and tokens (foreign key cascade). */
   async deleteClient(clientId: string): Promise<void> {
     if (!await this.clients.removeClient(clientId)) throw new AccountError(`no client ${clientId}`);
+  }
+
+  /** Redirect URIs (RFC 6749 §3.1.2) and resource indicators (RFC 8707 §2) a client may be registered with. */
+  private checkRedirection(input: CreateClientInput): void {
+    const redirectUris = input.redirectUris ?? [];
+    for (const uri of redirectUris) {
+      const problem = redirectUriProblem(uri, { production: this.production });
+      if (problem) throw new AccountError(`redirect URI ${uri} ${problem}`);
+    }
+    if (input.grants.includes('authorization_code') && redirectUris.length === 0) {
+      throw new AccountError('a client of the authorization_code grant needs at least one redirect URI (--redirect-uris)');
+    }
+    for (const uri of input.resources ?? []) {
+      const problem = resourceProblem(uri);
+      if (problem) throw new AccountError(`resource ${uri} ${problem}`);
+    }
   }
 
   private checkPassword(password: string): void {

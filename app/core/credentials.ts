@@ -56,7 +56,8 @@ export class Credentials {
    */
   async authenticateClient(clientId: string, secret: string): Promise<OAuthClient | null> {
     const client = await this.clients.findClientByClientId(clientId);
-    if (!client) return this.hasher.verifyDummy(secret).then(() => null);
+    // A public client has no secret: whatever is sent as one proves nothing.
+    if (!client?.secretHash) return this.hasher.verifyDummy(secret).then(() => null);
     const digest = createHash('sha256').update(secret, 'utf8').digest();
     if (this.isVerifiedSecret(client, digest)) return client.enabled ? client : null;
     const { ok, needsRehash } = await this.hasher.verify(client.secretHash, secret);
@@ -80,7 +81,17 @@ export class Credentials {
     return client?.enabled && this.isVerifiedSecret(client, digest) ? client : null;
   }
 
+  /**
+   * The enabled public client with this id (RFC 6749 §2.1, token_endpoint_auth_method none), else
+   * null: a confidential client must prove its secret.
+   */
+  async findPublicClient(clientId: string): Promise<OAuthClient | null> {
+    const client = await this.clients.findClientByClientId(clientId);
+    return client?.enabled && client.secretHash === null ? client : null;
+  }
+
   private isVerifiedSecret(client: OAuthClient, digest: Buffer): boolean {
+    if (!client.secretHash) return false;
     const known = this.verifiedSecrets?.get(client.secretHash);
     return known !== undefined && timingSafeEqual(known, digest);
   }

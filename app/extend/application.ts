@@ -13,7 +13,7 @@ export default {
   get container(): Container {
     const app = this as unknown as App;
     const { argon2, tokenCache, clientSecretCacheSize } = app.config.oauth;
-    app[CONTAINER] ??= createContainer(app.mysql, { argon2, tokenCache, clientSecretCacheSize });
+    app[CONTAINER] ??= createContainer(app.mysql, { argon2, tokenCache, clientSecretCacheSize, production: app.config.env === 'prod' });
     return app[CONTAINER];
   },
 

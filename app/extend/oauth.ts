@@ -1,7 +1,10 @@
 import type { Application } from 'egg';
 import type {
-  ClientCredentialsModel, Falsey, PasswordModel, RefreshTokenModel, Token, User as EngineUser,
+  AuthorizationCode, AuthorizationCodeModel, ClientCredentialsModel, Falsey, PasswordModel, RefreshTokenModel, Token,
+  User as EngineUser,
 } from 'oauth2-server';
+import { isRegisteredRedirectUri } from '../core/redirectUris';
+import { type AuthorizingUser, AuthorizationCodes } from '../oauth/codes';
 import { generateToken, hashToken } from '../core/token';
 import {
   type EngineClient, type GrantedPrincipal, type Principal, RefreshRotation, type SavedToken, type StoredRefreshToken,
@@ -24,12 +27,13 @@ export interface AuthenticatedToken extends Token {
  * and keeps it for the life of the worker, so this class keeps no per-request state: what belongs to
  * the request (its authenticated client, its address) is read from app.currentContext.
  */
-export default (app: Application) => class Model implements PasswordModel, RefreshTokenModel, ClientCredentialsModel {
+export default (app: Application) => class Model implements PasswordModel, RefreshTokenModel, ClientCredentialsModel, AuthorizationCodeModel {
   private readonly rotation = new RefreshRotation(app);
+  private readonly codes = new AuthorizationCodes(app);
 
   /**
-   * The client that the clientAuth middleware authenticated for this request (RFC 6749 §2.3): the
-   * engine's own reading of the credentials is not used again.
+   * The client that the clientAuth middleware authenticated for this request (RFC 6749 §2.3), or that
+   * the authorizeRequest middleware read: the engine's own reading of the credentials is not used again.
    */
   async getClient(): Promise<EngineClient | Falsey> {
     const client = app.currentContext?.state.client;
@@ -89,6 +93,24 @@ export default (app: Application) => class Model implements PasswordModel, Refre
 
   async getRefreshToken(refreshToken: string): Promise<StoredRefreshToken | Falsey> {
     return this.rotation.find(refreshToken, app.currentContext?.state.client);
+  }
+
+  /** RFC 9700 §4.1.3: exact match, a loopback port excepted (RFC 8252 §7.3). */
+  async validateRedirectUri(redirectUri: string, client: EngineClient): Promise<boolean> {
+    return isRegisteredRedirectUri(client.redirectUris as string[], redirectUri);
+  }
+
+  async saveAuthorizationCode(code: AuthorizationCode, client: EngineClient, user: AuthorizingUser): Promise<AuthorizationCode> {
+    return this.codes.save(code, client, user, app.currentContext?.state.authorization?.resource);
+  }
+
+  async getAuthorizationCode(code: string): Promise<AuthorizationCode | Falsey> {
+    const ctx = app.currentContext;
+    return this.codes.find(code, ctx?.state.client, ctx?.state.formParameters?.redirect_uri);
+  }
+
+  async revokeAuthorizationCode(code: AuthorizationCode): Promise<boolean> {
+    return this.codes.consume(code);
   }
 
   /**

@@ -1,5 +1,7 @@
 import type { RDSClient } from '@eggjs/rds';
+import { AuthorizationCodeRepository } from '../repository/AuthorizationCodeRepository';
 import { ClientRepository } from '../repository/ClientRepository';
+import { ConsentRepository } from '../repository/ConsentRepository';
 import { GrantRepository } from '../repository/GrantRepository';
 import { LockRepository } from '../repository/LockRepository';
 import { ThrottleRepository } from '../repository/ThrottleRepository';
@@ -18,6 +20,8 @@ export interface Container {
   tokens: TokenRepository;
   throttle: ThrottleRepository;
   locks: LockRepository;
+  codes: AuthorizationCodeRepository;
+  consents: ConsentRepository;
   credentials: Credentials;
   accounts: Accounts;
 }
@@ -26,11 +30,13 @@ export interface ContainerOptions {
   argon2: Argon2Options;
   /** The server's Bearer-lookup cache; the command line has none. */
   tokenCache?: TokenCacheOptions;
+  /** The prod environment: stricter registration rules (plain-http redirect URIs on loopback only). */
+  production?: boolean;
   /** Verified client secrets remembered per process; 0 = verify every time. */
   clientSecretCacheSize?: number;
 }
 
-export function createContainer(db: RDSClient, { argon2, tokenCache, clientSecretCacheSize = 0 }: ContainerOptions): Container {
+export function createContainer(db: RDSClient, { argon2, tokenCache, production = false, clientSecretCacheSize = 0 }: ContainerOptions): Container {
   const cache = tokenCache ? new TokenCache<TokenRecord>(tokenCache) : undefined;
   const users = new UserRepository(db);
   const clients = new ClientRepository(db);
@@ -43,7 +49,9 @@ export function createContainer(db: RDSClient, { argon2, tokenCache, clientSecre
     tokens: new TokenRepository(db, cache),
     throttle: new ThrottleRepository(db),
     locks: new LockRepository(db),
+    codes: new AuthorizationCodeRepository(db),
+    consents: new ConsentRepository(db),
     credentials: new Credentials(users, clients, hasher, clientSecretCacheSize),
-    accounts: new Accounts(users, clients, grants, hasher),
+    accounts: new Accounts(users, clients, grants, hasher, production),
   };
 }

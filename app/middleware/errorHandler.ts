@@ -1,7 +1,9 @@
 import { STATUS_CODES } from 'node:http';
 import type { Context } from 'egg';
 import { InvalidClientError, OAuthError, ServerError, UnauthorizedRequestError } from 'oauth2-server';
+import { BROWSER_PAGES } from '../oauth/endpoints';
 import { NO_STORE, TooManyRequestsError, isDatabaseUnavailable } from '../oauth/errors';
+import { errorPage } from '../view/pages';
 
 function statusOf(err: unknown): number | undefined {
   const status = (err as { status?: number } | null)?.status;
@@ -21,6 +23,10 @@ function statusOf(err: unknown): number | undefined {
  */
 export function renderError(ctx: Context, err: unknown, { log = true } = {}): void {
   ctx.set(NO_STORE);
+  if (BROWSER_PAGES.includes(ctx.path)) {
+    renderPageError(ctx, err, log);
+    return;
+  }
   const status = err instanceof OAuthError ? err.code : statusOf(err);
   if (status !== undefined && status < 500 && !(err instanceof ServerError)) {
     ctx.status = status;
@@ -45,6 +51,22 @@ export function renderError(ctx: Context, err: unknown, { log = true } = {}): vo
     ctx.status = 500;
     ctx.body = { error: 'server_error', error_description: 'The server encountered an unexpected error' };
   }
+  if (log) ctx.logger.error((err as { inner?: Error }).inner ?? err);
+}
+
+/** The same, as a page, for the browser pages (a CSRF refusal on the login form, an outage). */
+function renderPageError(ctx: Context, err: unknown, log: boolean): void {
+  const status = statusOf(err) ?? (err instanceof OAuthError ? err.code : 500);
+  ctx.type = 'html';
+  if (status < 500) {
+    ctx.status = status;
+    ctx.body = status === 403
+      ? errorPage('Form expired', 'This form was open too long or came from elsewhere. Go back, reload the page and try again.')
+      : errorPage('Invalid request', STATUS_CODES[status] ?? 'Bad Request');
+    return;
+  }
+  ctx.status = isDatabaseUnavailable(err) ? 503 : 500;
+  ctx.body = errorPage('Try again later', 'The service cannot answer right now. Try again in a moment.');
   if (log) ctx.logger.error((err as { inner?: Error }).inner ?? err);
 }
 

@@ -7,13 +7,12 @@ import { TooManyRequestsError, invalidClient } from './errors';
 import { formParameters } from './params';
 
 /** How a client proved who it is (RFC 8414 token_endpoint_auth_methods_supported). */
-export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post';
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
 
-export interface ClientCredentials {
-  clientId: string;
-  secret: string;
-  method: ClientAuthMethod;
-}
+export type ClientCredentials =
+  | { clientId: string; secret: string; method: 'client_secret_basic' | 'client_secret_post' }
+  /** A public client names itself and proves nothing (RFC 6749 §2.1); PKCE or its refresh token does. */
+  | { clientId: string; method: 'none' };
 
 /** RFC 6749 §2.3.1 / RFC 3986 form decoding of one Basic credential; malformed escapes stay raw. */
 function formDecode(value: string): string {
@@ -27,10 +26,11 @@ function formDecode(value: string): string {
 /**
  * The client credentials of the request (RFC 6749 §2.3.1): HTTP Basic (client_secret_basic), or
  * client_id and client_secret in the form body (client_secret_post), never both (§2.3: "MUST NOT use
- * more than one authentication method in each request": 400 invalid_request). The id and secret of a
- * Basic header are form-encoded before base64 (standard client libraries send `-` as `%2D`), so they
- * are decoded here. Unreadable or missing credentials, and ids or secrets that are not VSCHAR
- * (Appendix A.1, A.2), are refused with 401 invalid_client before any lookup.
+ * more than one authentication method in each request": 400 invalid_request), or client_id alone
+ * (none: a public client). The id and secret of a Basic header are form-encoded before base64
+ * (standard client libraries send `-` as `%2D`), so they are decoded here. Unreadable or missing
+ * credentials, and ids or secrets that are not VSCHAR (Appendix A.1, A.2), are refused with 401
+ * invalid_client before any lookup.
  */
 export function readClientCredentials(ctx: Context, params: Record<string, string>): ClientCredentials {
   const header = ctx.get('authorization');
@@ -44,8 +44,11 @@ export function readClientCredentials(ctx: Context, params: Record<string, strin
     }
   } else if (params.client_id !== undefined && params.client_secret !== undefined) {
     credentials = { clientId: params.client_id, secret: params.client_secret, method: 'client_secret_post' };
+  } else if (params.client_id !== undefined) {
+    credentials = { clientId: params.client_id, method: 'none' };
   }
-  if (!credentials || !CLIENT_ID_PATTERN.test(credentials.clientId) || !CLIENT_SECRET_PATTERN.test(credentials.secret)) {
+  if (!credentials || !CLIENT_ID_PATTERN.test(credentials.clientId)
+    || (credentials.method !== 'none' && !CLIENT_SECRET_PATTERN.test(credentials.secret))) {
     throw invalidClient();
   }
   return credentials;
@@ -56,13 +59,21 @@ export function readClientCredentials(ctx: Context, params: Record<string, strin
  * check_token; RFC 6749 §2.3, RFC 7009 §2.1, RFC 7662 §2.1): once per request, its result kept in
  * ctx.state.client. A secret this worker has already seen verified skips hashing and throttling (no
  * guess can get through there); any other attempt is counted by the brute-force throttle before the
- * secret is checked, so that no endpoint is a free guessing oracle.
+ * secret is checked, so that no endpoint is a free guessing oracle. A public client (no secret) is
+ * accepted where `allowPublic` says so; a confidential client must always prove its secret.
  */
-export async function authenticateClient(ctx: Context): Promise<OAuthClient> {
+export async function authenticateClient(ctx: Context, { allowPublic = false } = {}): Promise<OAuthClient> {
   if (ctx.state.client) return ctx.state.client;
   const { app } = ctx;
   const { credentials: checker } = app.container;
-  const { clientId, secret } = readClientCredentials(ctx, formParameters(ctx));
+  const credentials = readClientCredentials(ctx, formParameters(ctx));
+  if (credentials.method === 'none') {
+    const client = allowPublic ? await checker.findPublicClient(credentials.clientId) : null;
+    if (!client) throw invalidClient();
+    ctx.state.client = client;
+    return client;
+  }
+  const { clientId, secret } = credentials;
   let client = await checker.findVerifiedClient(clientId, secret);
   if (!client) {
     const { retryAfter, reservation } = await app.loginThrottle.begin({ ip: ctx.ip, clientId });

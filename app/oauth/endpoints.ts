@@ -2,7 +2,8 @@
 export const TOKEN_PATHS = [ '/oauth/token', '/api/user/token' ];
 
 /**
- * POST endpoints that authenticate the client on every request and set no cookie: exempt from CSRF,
- * exactly these paths.
+ * The browser pages of the server's own login: the only paths that a session cookie authenticates,
+ * so the only ones that take CSRF tokens and answer errors as HTML. Every other endpoint authenticates
+ * its client or Bearer token on each request and sets no cookie.
  */
-export const CLIENT_AUTHENTICATED_POSTS = [ ...TOKEN_PATHS, '/oauth/revoke', '/oauth/introspect', '/oauth/check_token' ];
+export const BROWSER_PAGES = [ '/login', '/logout', '/oauth/authorize' ];

@@ -34,3 +34,10 @@ export class TooManyRequestsError extends OAuthError {
 export function invalidClient(): InvalidClientError {
   return new InvalidClientError('Invalid client: client is invalid', { code: 401 });
 }
+
+/** RFC 8707 §2: a resource the client may not ask for. */
+export class InvalidTargetError extends OAuthError {
+  constructor(message: string) {
+    super(message, { code: 400, name: 'invalid_target' });
+  }
+}

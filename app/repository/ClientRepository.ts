@@ -4,7 +4,8 @@ import { splitList } from './columns';
 export interface OAuthClient {
   id: number;
   clientId: string;
-  secretHash: string;
+  /** Null for a public client (RFC 6749 §2.1: it cannot keep a secret; token_endpoint_auth_method none). */
+  secretHash: string | null;
   grants: string[];
   scopes: string[];
   /** The scope of a token when the request names none; null = all of `scopes`. */
@@ -15,6 +16,10 @@ export interface OAuthClient {
   enabled: boolean;
   /** May introspect the tokens of every client (RFC 7662 §4), not only its own. */
   resourceServer: boolean;
+  /** A first-party client: the user is not asked to approve it. */
+  skipConsent: boolean;
+  /** Resource indicators (RFC 8707) the client may ask tokens for. */
+  resources: string[];
 }
 
 export type NewClient = Omit<OAuthClient, 'id' | 'enabled'>;
@@ -22,7 +27,7 @@ export type NewClient = Omit<OAuthClient, 'id' | 'enabled'>;
 interface ClientRow {
   id: number;
   client_id: string;
-  secret_hash: string;
+  secret_hash: string | null;
   grants: string;
   scopes: string;
   default_scope: string | null;
@@ -31,6 +36,8 @@ interface ClientRow {
   refresh_token_lifetime: number | null;
   enabled: number;
   resource_server: number;
+  skip_consent: number;
+  resources: string;
 }
 
 function toClient(row: ClientRow): OAuthClient {
@@ -46,6 +53,8 @@ function toClient(row: ClientRow): OAuthClient {
     refreshTokenLifetime: row.refresh_token_lifetime,
     enabled: row.enabled === 1,
     resourceServer: row.resource_server === 1,
+    skipConsent: row.skip_consent === 1,
+    resources: splitList(row.resources),
   };
 }
 
@@ -67,12 +76,12 @@ export class ClientRepository {
     const result = await this.db.query(
       `INSERT INTO oauth_clients
         (client_id, secret_hash, grants, scopes, default_scope, redirect_uris, access_token_lifetime,
-         refresh_token_lifetime, resource_server)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         refresh_token_lifetime, resource_server, skip_consent, resources)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         client.clientId, client.secretHash, client.grants.join(' '), client.scopes.join(' '),
         client.defaultScope?.join(' ') ?? null, client.redirectUris.join(' '), client.accessTokenLifetime,
-        client.refreshTokenLifetime, client.resourceServer ? 1 : 0,
+        client.refreshTokenLifetime, client.resourceServer ? 1 : 0, client.skipConsent ? 1 : 0, client.resources.join(' '),
       ],
     );
     return Number(result.insertId);

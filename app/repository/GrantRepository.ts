@@ -4,7 +4,7 @@ import type { TokenRecord } from './TokenRepository';
 import type { CleanupBatch } from './cleanupBatch';
 
 /** Why a grant stopped working; stored in oauth_grants.revoke_reason. */
-export type RevokeReason = 'logout' | 'reuse' | 'password_change' | 'user_disabled' | 'client_disabled' | 'admin';
+export type RevokeReason = 'logout' | 'reuse' | 'code_reuse' | 'password_change' | 'user_disabled' | 'client_disabled' | 'admin';
 
 /** A login that can still be used: at least one of its tokens is unrevoked and unexpired. */
 export interface LiveGrant {

@@ -60,6 +60,12 @@ export class UserRepository {
     return row ? toUser(row) : null;
   }
 
+  /** The user without its password hash (a browser session's user). */
+  async findUserById(id: number): Promise<User | null> {
+    const row: UserRow | null = await this.db.queryOne('SELECT * FROM users WHERE id = ?', [ id ]);
+    return row ? withoutHash(toUser(row)) : null;
+  }
+
   async listUsers(): Promise<User[]> {
     const rows: UserRow[] = await this.db.query('SELECT * FROM users ORDER BY id');
     return rows.map(row => withoutHash(toUser(row)));

@@ -50,12 +50,13 @@ describe('errors raised before our handlers (body parser, CSRF)', () => {
     app.notExpectLog('SyntaxError', 'logger');
   });
 
-  it('should answer a CSRF refusal on a non-exempt path with a JSON 403', async () => {
-    const res = await app.httpRequest().post('/oauth/token/')
+  it('should answer a CSRF refusal on a browser page with an HTML 403 that tells what to do', async () => {
+    const res = await app.httpRequest().post('/login')
       .set('Content-Type', 'application/x-www-form-urlencoded')
-      .send('grant_type=password');
+      .send('username=alice&password=x');
     assert.equal(res.status, 403);
-    assert.equal(res.body.error, 'access_denied');
+    assert.match(res.headers['content-type'], /text\/html/);
+    assert.match(res.text, /reload the page/);
   });
 });
 

@@ -49,7 +49,7 @@ describe('npm run admin', function() {
 
     const list = await admin('client:list');
     assertOk(list);
-    assert.match(list.stdout, /^spa\tgrants=password,refresh_token\tscopes=read,write\tdefault_scope=all\taccess_ttl=600\trefresh_ttl=default\tenabled$/m);
+    assert.match(list.stdout, /^spa\tgrants=password,refresh_token\tscopes=read,write\tdefault_scope=all\taccess_ttl=600\trefresh_ttl=default\tredirect_uris=-\tenabled$/m);
     assert.ok(!list.stdout.includes(secret), 'client:list shows no secret');
   });
 
@@ -106,7 +106,7 @@ describe('npm run admin', function() {
     assertOk(await admin('client:create', '--id', 'rs', '--secret', 'rs-secret-123', '--grants', 'client_credentials',
       '--scopes', 'read,write', '--default-scope', 'read', '--access-ttl', '300', '--refresh-ttl', '900', '--resource-server'));
     const list = await admin('client:list');
-    assert.match(list.stdout, /^rs\tgrants=client_credentials\tscopes=read,write\tdefault_scope=read\taccess_ttl=300\trefresh_ttl=900\tenabled\tresource-server$/m);
+    assert.match(list.stdout, /^rs\tgrants=client_credentials\tscopes=read,write\tdefault_scope=read\taccess_ttl=300\trefresh_ttl=900\tredirect_uris=-\tenabled\tresource-server$/m);
     const res = await tokenRequest(app, { grant_type: 'client_credentials' }, basic('rs', 'rs-secret-123'));
     assert.equal(res.body.scope, 'read');
     assert.ok(res.body.expires_in <= 300);

@@ -16,13 +16,17 @@ describe('[GET /.well-known/oauth-authorization-server] RFC 8414', () => {
     assert.equal(res.headers['cache-control'], 'no-cache', 'an issuer from the Host header is not cached');
     assert.deepEqual(res.body, {
       issuer,
+      authorization_endpoint: `${issuer}/oauth/authorize`,
       token_endpoint: `${issuer}/oauth/token`,
       revocation_endpoint: `${issuer}/oauth/revoke`,
       introspection_endpoint: `${issuer}/oauth/introspect`,
-      grant_types_supported: [ 'password', 'refresh_token', 'client_credentials' ],
-      response_types_supported: [],
-      token_endpoint_auth_methods_supported: [ 'client_secret_basic', 'client_secret_post' ],
-      revocation_endpoint_auth_methods_supported: [ 'client_secret_basic', 'client_secret_post' ],
+      grant_types_supported: [ 'password', 'refresh_token', 'client_credentials', 'authorization_code' ],
+      response_types_supported: [ 'code' ],
+      response_modes_supported: [ 'query' ],
+      code_challenge_methods_supported: [ 'S256' ],
+      authorization_response_iss_parameter_supported: true,
+      token_endpoint_auth_methods_supported: [ 'client_secret_basic', 'client_secret_post', 'none' ],
+      revocation_endpoint_auth_methods_supported: [ 'client_secret_basic', 'client_secret_post', 'none' ],
       introspection_endpoint_auth_methods_supported: [ 'client_secret_basic', 'client_secret_post' ],
       scopes_supported: [ 'profile', 'read', 'write' ],
     });

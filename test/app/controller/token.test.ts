@@ -178,8 +178,8 @@ describe('[POST /oauth/token] grant_type=password', () => {
       assertOAuthError(res, 400, 'unsupported_grant_type');
     });
 
-    it('should 400 unsupported_grant_type for a grant this server does not run yet (authorization_code)', async () => {
-      const res = await tokenRequest(app, { grant_type: 'authorization_code', code: 'a'.repeat(64) });
+    it('should 400 unsupported_grant_type for a grant this server does not run (device_code)', async () => {
+      const res = await tokenRequest(app, { grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: 'a'.repeat(64) });
       assertOAuthError(res, 400, 'unsupported_grant_type');
     });
 

@@ -1,0 +1,78 @@
+import type { RDSClient } from '@eggjs/rds';
+import { splitList } from './columns';
+
+export interface NewAuthorizationCode {
+  codeHash: string;
+  expiresAt: Date;
+  grantId: string;
+  clientId: number;
+  userId: number;
+  redirectUri: string;
+  scope: string[];
+  resource: string | null;
+  codeChallenge: string | null;
+  authTime: Date;
+}
+
+export interface AuthorizationCodeRecord extends NewAuthorizationCode {
+  consumedAt: Date | null;
+}
+
+interface CodeRow {
+  code_hash: string;
+  expires_at: Date;
+  consumed_at: Date | null;
+  grant_id: string;
+  client_id: number;
+  user_id: number;
+  redirect_uri: string;
+  scope: string;
+  resource: string | null;
+  code_challenge: string | null;
+  auth_time: Date;
+}
+
+export class AuthorizationCodeRepository {
+  constructor(private readonly db: RDSClient) {}
+
+  /** Stores a code with the grant it starts, in one transaction (the grant exists before any exchange). */
+  async saveAuthorizationCode(code: NewAuthorizationCode): Promise<void> {
+    await this.db.beginTransactionScope(async conn => {
+      await conn.query('INSERT INTO oauth_grants (id, client_id, user_id, scope) VALUES (?, ?, ?, ?)',
+        [ code.grantId, code.clientId, code.userId, code.scope.join(' ') ]);
+      await conn.query(
+        `INSERT INTO oauth_authorization_codes
+          (code_hash, expires_at, grant_id, client_id, user_id, redirect_uri, scope, resource, code_challenge, auth_time)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          code.codeHash, code.expiresAt, code.grantId, code.clientId, code.userId, code.redirectUri,
+          code.scope.join(' '), code.resource, code.codeChallenge, code.authTime,
+        ],
+      );
+    });
+  }
+
+  async findAuthorizationCode(codeHash: string): Promise<AuthorizationCodeRecord | null> {
+    const row: CodeRow | null = await this.db.queryOne('SELECT * FROM oauth_authorization_codes WHERE code_hash = ?', [ codeHash ]);
+    return row ? {
+      codeHash: row.code_hash,
+      expiresAt: row.expires_at,
+      consumedAt: row.consumed_at,
+      grantId: row.grant_id,
+      clientId: Number(row.client_id),
+      userId: Number(row.user_id),
+      redirectUri: row.redirect_uri,
+      scope: splitList(row.scope),
+      resource: row.resource,
+      codeChallenge: row.code_challenge,
+      authTime: row.auth_time,
+    } : null;
+  }
+
+  /** Spends the code: true for the one caller that did, false when it was spent already. */
+  async consumeAuthorizationCode(codeHash: string, at: Date): Promise<boolean> {
+    const result = await this.db.query(
+      'UPDATE oauth_authorization_codes SET consumed_at = ? WHERE code_hash = ? AND consumed_at IS NULL', [ at, codeHash ]);
+    return result.affectedRows === 1;
+  }
+}
