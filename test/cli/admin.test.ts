@@ -36,6 +36,25 @@ function assertRefused(run: Run, message: RegExp) {
 describe('npm run admin', function() {
   this.timeout(120000);
 
+  it('client:create registers a public client with redirect URIs and no consent page, and client:list shows them', async () => {
+    const created = await admin('client:create', '--id', 'spa', '--grants', 'authorization_code,refresh_token',
+      '--redirect-uris', 'https://spa.example/cb http://127.0.0.1:8080/cb', '--public', '--skip-consent', '--resources', 'https://api.example/');
+    assertOk(created);
+    assert.ok(!/secret/.test(created.stdout), 'a public client has no secret to print');
+    const list = await admin('client:list');
+    assert.match(list.stdout, /^spa\tgrants=authorization_code,refresh_token\t.*\tredirect_uris=https:\/\/spa\.example\/cb,http:\/\/127\.0\.0\.1:8080\/cb\tresources=https:\/\/api\.example\/\tenabled\tpublic\tskip-consent$/m);
+  });
+
+  it('client:create refuses redirect URIs that are not absolute http(s) without a fragment, and a public client with a secret grant', async () => {
+    // eslint-disable-next-line no-script-url -- the very URI that registration must refuse
+    for (const uri of [ 'javascript:alert(1)', '/relative/cb', 'https://app.example/cb#frag', 'ftp://app.example/cb' ]) {
+      assertRefused(await admin('client:create', '--id', 'bad', '--grants', 'authorization_code', '--redirect-uris', uri), /redirect URI/);
+    }
+    assertRefused(await admin('client:create', '--id', 'bad', '--grants', 'authorization_code'), /needs at least one redirect URI/);
+    assertRefused(await admin('client:create', '--id', 'bad', '--grants', 'authorization_code,password', '--redirect-uris', 'https://a.example/cb', '--public'),
+      /public client may use authorization_code and refresh_token only/);
+  });
+
   it('client:create prints a generated secret once, and the client can get tokens with it', async () => {
     assertOk(await admin('user:create', '--username', 'carol', '--password', 'carol-password'));
     const run = await admin('client:create', '--id', 'spa', '--grants', 'password,refresh_token', '--scopes', 'read write', '--access-ttl', '600');

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { app } from 'egg-mock/bootstrap';
+import { createContainer } from '../../app/infra/container';
 import { CLIENT, USER, basic, createClient, createUser, login, refresh, tokenStatus } from '../helpers';
 
 const status = (token: string) => tokenStatus(app, token);
@@ -55,5 +56,15 @@ describe('account changes take effect at once', () => {
     assert.deepEqual(sessions.map(s => s.clientId).sort(), [ 'mobile', CLIENT.clientId ]);
     assert.equal(await app.container.accounts.logoutEverywhere(USER.username), 2);
     assert.deepEqual(await app.container.accounts.listSessions(USER.username), []);
+  });
+});
+
+describe('client registration (core/accounts): redirect URIs in production', () => {
+  it('should refuse plain http but on a loopback host in production, and take it elsewhere', async () => {
+    const production = createContainer(app.mysql, { argon2: app.config.oauth.argon2, production: true }).accounts;
+    const client = (clientId: string, uri: string) => ({ clientId, grants: [ 'authorization_code' ], redirectUris: [ uri ], public: true });
+    await assert.rejects(production.createClient(client('plain', 'http://app.example/cb')), /plain http only for a loopback host/);
+    await production.createClient(client('native', 'http://127.0.0.1/cb'));
+    await app.container.accounts.createClient(client('dev', 'http://app.example/cb'));
   });
 });

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { app, mock } from 'egg-mock/bootstrap';
 import { CookieBrowser, csrfOf, pkce, redirectParams } from '../../browser';
 import { CLIENT, USER, basic, bearer, clientPost, createUser, tokenRequest, tokenStatus } from '../../helpers';
@@ -324,6 +325,39 @@ describe('[GET, POST /login] the sign-in page', () => {
   it('should 403 a login without the CSRF token', async () => {
     const res = await browser.post('/login', { username: USER.username, password: USER.password });
     assert.equal(res.status, 403);
+  });
+
+  describe('session lifetimes (oauth.session)', () => {
+    afterEach(mock.restore);
+    const consentPath = () => authorizePath({ response_type: 'code', client_id: WEB.clientId, redirect_uri: WEB.redirectUri });
+
+    it('should sign the browser out after the idle lifetime without a request', async () => {
+      await registerClients();
+      mock(app.config.oauth.session, 'idleSeconds', 1);
+      await browser.signIn(USER.username, USER.password);
+      assert.equal((await browser.get(consentPath())).status, 200);
+      await sleep(1200);
+      assert.match((await browser.get(consentPath())).headers.location, /^\/login\?/);
+    });
+
+    it('should sign the browser out after the absolute lifetime, however busy', async () => {
+      await registerClients();
+      mock(app.config.oauth.session, 'absoluteSeconds', 2);
+      await browser.signIn(USER.username, USER.password);
+      for (let i = 0; i < 2; i++) {
+        assert.equal((await browser.get(consentPath())).status, 200);
+        await sleep(900);
+      }
+      await sleep(400);
+      assert.match((await browser.get(consentPath())).headers.location, /^\/login\?/);
+    });
+
+    it('should sign the browser out when the user is disabled', async () => {
+      await registerClients();
+      await browser.signIn(USER.username, USER.password);
+      await app.container.accounts.setEnabled(USER.username, false);
+      assert.match((await browser.get(consentPath())).headers.location, /^\/login\?/);
+    });
   });
 
   it('should end the session at POST /logout', async () => {
