@@ -15,7 +15,14 @@ export interface CleanupReport {
   emptyGrants: number;
   throttleCounters: number;
   knownAddresses: number;
+  expiredCodes: number;
 }
+
+/**
+ * Authorization codes live 60 s; a spent one is kept a day beyond its expiry, so that a replay in that
+ * time still revokes the tokens issued from it.
+ */
+const CODE_RETENTION_MS = 24 * 3600 * 1000;
 
 /** Throttle counters older than this (longer than any throttle window) and blocking nothing are deleted. */
 const THROTTLE_COUNTER_AGE_MS = 24 * 3600 * 1000;
@@ -33,15 +40,16 @@ async function drain(step: () => Promise<CleanupBatch>, batchSize: number): Prom
 
 /**
  * Deletes tokens whose access and refresh lifetimes have both passed with the grants this leaves empty,
- * revoked grants (with their tokens) once the retention period is over, stale throttle counters and
+ * revoked grants (with their tokens) once the retention period is over, authorization codes a day
+ * after they expired (with the grants of those never exchanged), stale throttle counters and
  * addresses no longer known, in
  * batches of `batchSize` rows that lock the rows they delete, not the live ones. One process at a time
  * cleans a database up, across workers and hosts; returns null when another is at it.
  */
-export async function cleanupTokens({ locks, tokens, grants, throttle }: Container, options: CleanupOptions, now = new Date()): Promise<CleanupReport | null> {
+export async function cleanupTokens({ locks, tokens, grants, throttle, codes }: Container, options: CleanupOptions, now = new Date()): Promise<CleanupReport | null> {
   return locks.withLock(CLEANUP_LOCK, async () => {
     const { batchSize } = options;
-    const report: CleanupReport = { expiredTokens: 0, revokedGrants: 0, emptyGrants: 0, throttleCounters: 0, knownAddresses: 0 };
+    const report: CleanupReport = { expiredTokens: 0, revokedGrants: 0, emptyGrants: 0, throttleCounters: 0, knownAddresses: 0, expiredCodes: 0 };
     await drain(async () => {
       const batch = await tokens.removeExpiredTokens(now, batchSize);
       report.expiredTokens += batch.removed;
@@ -58,6 +66,13 @@ export async function cleanupTokens({ locks, tokens, grants, throttle }: Contain
     await drain(async () => {
       const batch = await throttle.removeStaleCounters(staleBefore, now, batchSize);
       report.throttleCounters += batch.removed;
+      return batch;
+    }, batchSize);
+    const codesBefore = new Date(now.getTime() - CODE_RETENTION_MS);
+    await drain(async () => {
+      const batch = await codes.removeExpiredCodes(codesBefore, batchSize);
+      report.expiredCodes += batch.removed;
+      report.emptyGrants += batch.emptyGrants;
       return batch;
     }, batchSize);
     const knownSince = new Date(now.getTime() - options.knownAddressSeconds * 1000);

@@ -1,4 +1,5 @@
 import type { RDSClient } from '@eggjs/rds';
+import type { CleanupBatch } from './cleanupBatch';
 import { splitList } from './columns';
 
 export interface NewAuthorizationCode {
@@ -74,5 +75,32 @@ export class AuthorizationCodeRepository {
     const result = await this.db.query(
       'UPDATE oauth_authorization_codes SET consumed_at = ? WHERE code_hash = ? AND consumed_at IS NULL', [ at, codeHash ]);
     return result.affectedRows === 1;
+  }
+
+  /**
+   * Deletes up to `limit` codes that expired before `before` (see CleanupBatch), with the grants of
+   * those never exchanged: a grant is created with its code and holds no token until the exchange.
+   */
+  async removeExpiredCodes(before: Date, limit: number): Promise<CleanupBatch & { emptyGrants: number }> {
+    const found: Array<{ code_hash: string; grant_id: string }> = await this.db.query(
+      'SELECT code_hash, grant_id FROM oauth_authorization_codes FORCE INDEX (idx_expires_at) WHERE expires_at < ? LIMIT ?',
+      [ before, limit ],
+    );
+    if (found.length === 0) return { matched: 0, removed: 0, emptyGrants: 0 };
+    return this.db.beginTransactionScope(async conn => {
+      const codes = await conn.query(
+        `DELETE c FROM oauth_authorization_codes c FORCE INDEX (PRIMARY)
+          WHERE c.code_hash IN (?) AND c.expires_at < ?`,
+        [ found.map(row => row.code_hash), before ],
+      );
+      const grants = await conn.query(
+        `DELETE FROM oauth_grants
+          WHERE id IN (?)
+            AND NOT EXISTS (SELECT 1 FROM oauth_tokens t WHERE t.grant_id = oauth_grants.id)
+            AND NOT EXISTS (SELECT 1 FROM oauth_authorization_codes c WHERE c.grant_id = oauth_grants.id)`,
+        [[ ...new Set(found.map(row => row.grant_id)) ]],
+      );
+      return { matched: found.length, removed: codes.affectedRows, emptyGrants: grants.affectedRows };
+    });
   }
 }

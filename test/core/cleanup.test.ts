@@ -8,7 +8,8 @@ import { generateToken, hashToken } from '../../app/core/token';
 import { prepareSessions } from '../../app/infra/dbSession';
 import { LockRepository } from '../../app/repository/LockRepository';
 import { TokenRepository, type TokenRecord } from '../../app/repository/TokenRepository';
-import { CLIENT, basic, createClient, createUser, login, refresh, tokenRequest } from '../helpers';
+import { CookieBrowser, pkce, redirectParams } from '../browser';
+import { CLIENT, USER, basic, createClient, createUser, login, refresh, tokenRequest, tokenStatus } from '../helpers';
 
 type Transaction = Awaited<ReturnType<RDSClient['beginTransaction']>>;
 
@@ -107,7 +108,7 @@ describe('[schedule cleanupTokens] token cleanup', () => {
     app.mockLog('coreLogger');
     await app.runSchedule('cleanupTokens');
     assert.deepEqual(await tokenIds(), [ t1, t2, t5, t6, t8 ]);
-    app.expectLog(/\[cleanup\] removed 2 expired tokens, 1 revoked grants, 2 empty grants, 0 throttle counters/, 'coreLogger');
+    app.expectLog(/\[cleanup\] removed 2 expired tokens, 1 revoked grants, 2 empty grants, 0 expired codes, 0 throttle counters/, 'coreLogger');
     const grants = await app.mysql.query('SELECT COUNT(*) AS n FROM oauth_grants');
     assert.equal(grants[0].n, 4, 'the grants of tokens 1, 2, 5+6 and 8');
   });
@@ -121,11 +122,36 @@ describe('[schedule cleanupTokens] token cleanup', () => {
     assert.deepEqual(rows.map((row: { address_key: string }) => row.address_key), [ 'b'.repeat(64) ]);
   });
 
+  it('removes authorization codes a day after they expired, with the grants of those never exchanged', async () => {
+    await app.container.accounts.createClient({ clientId: 'spa', grants: [ 'authorization_code' ], redirectUris: [ 'https://spa.example/cb' ], public: true, skipConsent: true });
+    const browser = new CookieBrowser(app);
+    await browser.signIn(USER.username, USER.password);
+    const codes: string[] = [];
+    const verifiers: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { verifier, challenge } = pkce();
+      const res = await browser.get(`/oauth/authorize?${new URLSearchParams({ response_type: 'code', client_id: 'spa', code_challenge: challenge, code_challenge_method: 'S256' })}`);
+      codes.push(redirectParams(res.headers.location).get('code') as string);
+      verifiers.push(verifier);
+    }
+    // The first is exchanged, the other two never are; the last expired only an hour ago.
+    const exchanged = await tokenRequest(app, { grant_type: 'authorization_code', code: codes[0], client_id: 'spa', code_verifier: verifiers[0] }, '');
+    assert.equal(exchanged.status, 200);
+    await app.mysql.query('UPDATE oauth_authorization_codes SET expires_at = ?', [ new Date(Date.now() - 2 * DAY) ]);
+    await app.mysql.query('UPDATE oauth_authorization_codes SET expires_at = ? ORDER BY gmt_create DESC LIMIT 1', [ new Date(Date.now() - 3600 * 1000) ]);
+    const report = await cleanup();
+    assert.equal(report?.expiredCodes, 2);
+    assert.equal(report?.emptyGrants, 1, 'the never-exchanged code\'s grant; the exchanged one holds tokens');
+    const [{ n }] = await app.mysql.query('SELECT COUNT(*) AS n FROM oauth_grants');
+    assert.equal(n, 2);
+    assert.equal(await tokenStatus(app, exchanged.body.access_token), 200);
+  });
+
   it('works in batches smaller than the backlog', async () => {
     for (let i = 0; i < 5; i++) await login(app);
     await app.mysql.query('UPDATE oauth_tokens SET access_token_expires_at = ?, refresh_token_expires_at = ?', [ new Date(Date.now() - DAY), new Date(Date.now() - DAY) ]);
     const report = await cleanup({ ...OPTIONS, batchSize: 2 });
-    assert.deepEqual(report, { expiredTokens: 5, revokedGrants: 0, emptyGrants: 5, throttleCounters: 0, knownAddresses: 0 });
+    assert.deepEqual(report, { expiredTokens: 5, revokedGrants: 0, emptyGrants: 5, throttleCounters: 0, knownAddresses: 0, expiredCodes: 0 });
     assert.deepEqual(await tokenIds(), []);
   });
 
@@ -168,7 +194,7 @@ describe('[schedule cleanupTokens] token cleanup', () => {
     await expire([ rotatedFirst.id, endedFirst.id, endedNext.id, single.id ]);
 
     const report = await cleanup({ ...OPTIONS, batchSize: 1 });
-    assert.deepEqual(report, { expiredTokens: 4, revokedGrants: 0, emptyGrants: 2, throttleCounters: 0, knownAddresses: 0 });
+    assert.deepEqual(report, { expiredTokens: 4, revokedGrants: 0, emptyGrants: 2, throttleCounters: 0, knownAddresses: 0, expiredCodes: 0 });
     assert.deepEqual(await tokenIds(), [ rotatedNext.id, live.id ]);
     assert.deepEqual(await grantIds(), [ rotatedNext.grantId, live.grantId ].sort());
   });
@@ -214,7 +240,7 @@ describe('[schedule cleanupTokens] token cleanup', () => {
         await holder.rollback();
         await Promise.allSettled([ running ]);
       }
-      assert.deepEqual(await running, { expiredTokens: 1, revokedGrants: 0, emptyGrants: 1, throttleCounters: 0, knownAddresses: 0 });
+      assert.deepEqual(await running, { expiredTokens: 1, revokedGrants: 0, emptyGrants: 1, throttleCounters: 0, knownAddresses: 0, expiredCodes: 0 });
     });
 
     it('should not wait for a login in progress', async () => {
@@ -231,7 +257,7 @@ describe('[schedule cleanupTokens] token cleanup', () => {
            VALUES (?, ?, ?, ?)`,
           [ grantId, hashToken(generateToken()), new Date(Date.now() + 3600 * 1000), client.id ],
         );
-        assert.deepEqual(await promptly(cleanup(), 'the cleanup'), { expiredTokens: 1, revokedGrants: 0, emptyGrants: 1, throttleCounters: 0, knownAddresses: 0 });
+        assert.deepEqual(await promptly(cleanup(), 'the cleanup'), { expiredTokens: 1, revokedGrants: 0, emptyGrants: 1, throttleCounters: 0, knownAddresses: 0, expiredCodes: 0 });
       } finally {
         await pending.rollback();
       }
@@ -247,7 +273,7 @@ describe('[schedule cleanupTokens] token cleanup', () => {
       const attempt = await app.mysql.beginTransaction();
       try {
         await attempt.query('SELECT failures FROM auth_throttle WHERE throttle_key = ? FOR UPDATE', [ 'a'.repeat(64) ]);
-        assert.deepEqual(await promptly(cleanup(), 'the cleanup'), { expiredTokens: 0, revokedGrants: 0, emptyGrants: 0, throttleCounters: 1, knownAddresses: 0 });
+        assert.deepEqual(await promptly(cleanup(), 'the cleanup'), { expiredTokens: 0, revokedGrants: 0, emptyGrants: 0, throttleCounters: 1, knownAddresses: 0, expiredCodes: 0 });
       } finally {
         await attempt.rollback();
       }
