@@ -73,6 +73,10 @@ export default (app: Application) => class Model implements PasswordModel, Refre
     return generateToken();
   }
 
+  async generateAuthorizationCode(): Promise<string> {
+    return generateToken();
+  }
+
   async saveToken(token: Token, client: EngineClient, user: GrantedPrincipal): Promise<SavedToken> {
     return this.rotation.save(token, client, user);
   }
