@@ -29,6 +29,7 @@ export default (app: Application) => {
   router.post('/logout', controller.login.logout);
 
   router.get('/health', controller.health.show);
+  router.get('/health/ready', controller.health.ready);
 
   // The browser page and the client it logs in with; its scripts and styles are static files under /public/.
   router.get('/', controller.frontend.index);

@@ -5,4 +5,14 @@ export default class HealthController extends Controller {
   async show() {
     this.ctx.body = { status: 'ok' };
   }
+
+  /**
+   * GET /health/ready: readiness, for a load balancer that should send no traffic to a host whose
+   * database is out of reach: 200, or the errorHandler's 503 temporarily_unavailable.
+   */
+  async ready() {
+    await this.app.container.health.ping();
+    this.ctx.set('Cache-Control', 'no-store');
+    this.ctx.body = { status: 'ok', database: 'ok' };
+  }
 }

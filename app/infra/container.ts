@@ -3,6 +3,7 @@ import { AuthorizationCodeRepository } from '../repository/AuthorizationCodeRepo
 import { ClientRepository } from '../repository/ClientRepository';
 import { ConsentRepository } from '../repository/ConsentRepository';
 import { GrantRepository } from '../repository/GrantRepository';
+import { HealthRepository } from '../repository/HealthRepository';
 import { LockRepository } from '../repository/LockRepository';
 import { ThrottleRepository } from '../repository/ThrottleRepository';
 import { type TokenRecord, TokenRepository } from '../repository/TokenRepository';
@@ -20,6 +21,7 @@ export interface Container {
   tokens: TokenRepository;
   throttle: ThrottleRepository;
   locks: LockRepository;
+  health: HealthRepository;
   codes: AuthorizationCodeRepository;
   consents: ConsentRepository;
   credentials: Credentials;
@@ -49,6 +51,7 @@ export function createContainer(db: RDSClient, { argon2, tokenCache, production 
     tokens: new TokenRepository(db, cache),
     throttle: new ThrottleRepository(db),
     locks: new LockRepository(db),
+    health: new HealthRepository(db),
     codes: new AuthorizationCodeRepository(db),
     consents: new ConsentRepository(db),
     credentials: new Credentials(users, clients, hasher, clientSecretCacheSize),

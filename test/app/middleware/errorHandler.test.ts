@@ -64,6 +64,13 @@ describe('database outage (a fault-injecting proxy between the app and MySQL)', 
         assertUnavailable(await timed(() => bearer(app, '/api/currentUser', token)));
       });
 
+      it('should say not ready at GET /health/ready (503), and alive at GET /health', async () => {
+        assert.equal((await app.httpRequest().get('/health/ready')).status, 200);
+        await proxy.cut(mode);
+        assertUnavailable(await timed(() => app.httpRequest().get('/health/ready')));
+        assert.equal((await app.httpRequest().get('/health')).status, 200);
+      });
+
       it('should answer again once MySQL is back, without a restart', async () => {
         await proxy.cut(mode);
         assert.equal((await bearer(app, '/api/currentUser', token)).status, 503);
