@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Context, EggAppConfig, EggAppInfo, PowerPartial } from 'egg';
-import { DEMO_CLIENT } from './demo';
+import { DEMO_CLIENT, DEMO_CODE_CLIENT } from './demo';
 import type { ThrottleConfig } from '../app/core/throttle';
 import type { TokenCacheOptions } from '../app/infra/tokenCache';
 import { type Argon2Options, OWASP_ARGON2ID } from '../app/core/password';
@@ -50,23 +50,38 @@ export interface BizConfig {
     clientSecretCacheSize: number;
   };
   /**
-   * The first-party client the browser page at / logs in with (handed to it by GET /frontend/config.json).
-   * A page cannot keep a secret: anyone can read this one. Empty = the page says none is configured.
+   * The clients of the browser page at / (handed to it by GET /frontend/config.json). Both empty = the
+   * page says none is configured.
    */
   frontend: {
+    /**
+     * The first-party client of the password form. A page cannot keep a secret: anyone can read this
+     * one. Empty = the page offers no password form.
+     */
     clientId: string;
     clientSecret: string;
+    /**
+     * The public client (no secret) of "Sign in with the authorization server": the code flow with
+     * PKCE, the page's own URL as redirect URI. Empty = the page offers no such button.
+     */
+    codeClientId: string;
   };
 }
 
 /** A browser session ends this long after its login. */
 const SESSION_ABSOLUTE_SECONDS = 12 * 3600;
 
-/** FRONTEND_CLIENT_ID / FRONTEND_CLIENT_SECRET, else the demo client where demo data may exist. */
+/**
+ * FRONTEND_CLIENT_ID / FRONTEND_CLIENT_SECRET and FRONTEND_CODE_CLIENT_ID, each else the demo client
+ * where demo data may exist.
+ */
 function frontendClient(serverEnv: string, env: NodeJS.ProcessEnv = process.env): BizConfig['frontend'] {
-  if (env.FRONTEND_CLIENT_ID) return { clientId: env.FRONTEND_CLIENT_ID, clientSecret: env.FRONTEND_CLIENT_SECRET || '' };
-  if ([ 'local', 'unittest' ].includes(serverEnv)) return { clientId: DEMO_CLIENT.clientId, clientSecret: DEMO_CLIENT.secret };
-  return { clientId: '', clientSecret: '' };
+  const demo = [ 'local', 'unittest' ].includes(serverEnv);
+  const password = env.FRONTEND_CLIENT_ID
+    ? { clientId: env.FRONTEND_CLIENT_ID, clientSecret: env.FRONTEND_CLIENT_SECRET || '' }
+    : demo ? { clientId: DEMO_CLIENT.clientId, clientSecret: DEMO_CLIENT.secret } : { clientId: '', clientSecret: '' };
+  const codeClientId = env.FRONTEND_CODE_CLIENT_ID || (demo ? DEMO_CODE_CLIENT.clientId : '');
+  return { ...password, codeClientId };
 }
 
 export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Controller } from 'egg';
+import { issuer } from '../oauth/authorize';
 
 export default class FrontendController extends Controller {
   /**
@@ -15,19 +16,28 @@ export default class FrontendController extends Controller {
   }
 
   /**
-   * GET /frontend/config.json: the first-party client the page logs in with (config.frontend). A
-   * browser cannot keep a secret; this hands it to anyone who asks, like the original front end's
-   * hard-coded Basic header did.
+   * GET /frontend/config.json: the clients the page signs in with (config.frontend).
+   * - `client_id`, `client_secret`: the first-party client of the password form. A browser cannot keep
+   *   a secret: this hands it to anyone who asks, like the original front end's hard-coded Basic header did.
+   * - `code_flow_client_id`, `issuer`: the public client of the code flow with PKCE (no secret), and the
+   *   issuer the page expects as `iss` in the authorization response (RFC 9207).
+   * Each pair only when configured; 404 when neither is.
    */
   async clientConfig() {
     const { ctx, app } = this;
-    const { clientId, clientSecret } = app.config.frontend;
+    const { clientId, clientSecret, codeClientId } = app.config.frontend;
     ctx.set('Cache-Control', 'no-store');
-    if (!clientId) {
+    if (!clientId && !codeClientId) {
       ctx.status = 404;
-      ctx.body = { error: 'not_found', error_description: 'No browser client is configured: set FRONTEND_CLIENT_ID and FRONTEND_CLIENT_SECRET' };
+      ctx.body = {
+        error: 'not_found',
+        error_description: 'No browser client is configured: set FRONTEND_CODE_CLIENT_ID, or FRONTEND_CLIENT_ID and FRONTEND_CLIENT_SECRET',
+      };
       return;
     }
-    ctx.body = { client_id: clientId, client_secret: clientSecret };
+    ctx.body = {
+      ...clientId ? { client_id: clientId, client_secret: clientSecret } : {},
+      ...codeClientId ? { code_flow_client_id: codeClientId, issuer: issuer(ctx) } : {},
+    };
   }
 }

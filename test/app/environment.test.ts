@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import { app } from 'egg-mock/bootstrap';
 import prodConfig from '../../config/config.prod';
 import { loadDemoData } from '../../app/infra/demo';
-import { DEMO_USER, hasDemoData } from '../../config/demo';
+import { DEMO_CODE_CLIENT, DEMO_USER, hasDemoData } from '../../config/demo';
+import { CookieBrowser, pkce, redirectParams } from '../browser';
 import { basic, createClient, createUser, login, tokenRequest, USER } from '../helpers';
 
 describe('environment', () => {
@@ -24,6 +25,30 @@ describe('environment', () => {
       .send(`grant_type=password&username=${DEMO_USER.username}&password=${DEMO_USER.password}`);
     assert.equal(res.status, 200);
     assert.deepEqual(await loadDemoData(app.container), [], 'loading twice creates nothing');
+  });
+
+  it('loads a public demo client whose redirect URI is the browser page on any loopback port, without consent', async () => {
+    await loadDemoData(app.container);
+    const browser = new CookieBrowser(app);
+    await browser.signIn(DEMO_USER.username, DEMO_USER.password);
+    for (const redirectUri of [ 'http://127.0.0.1:7001/', 'http://localhost:45678/', 'http://[::1]:7001/' ]) {
+      const { verifier, challenge } = pkce();
+      const res = await browser.get(`/oauth/authorize?${new URLSearchParams({
+        response_type: 'code', client_id: DEMO_CODE_CLIENT.clientId, redirect_uri: redirectUri, state: 's', code_challenge: challenge, code_challenge_method: 'S256',
+      })}`);
+      assert.equal(res.status, 302, res.text);
+      assert.ok(res.headers.location.startsWith(`${redirectUri}?`), res.headers.location);
+      const code = redirectParams(res.headers.location).get('code') as string;
+      const tokens = await tokenRequest(app, {
+        grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier, client_id: DEMO_CODE_CLIENT.clientId,
+      }, '');
+      assert.equal(tokens.status, 200, JSON.stringify(tokens.body));
+    }
+    // Elsewhere than the page itself: refused.
+    const res = await browser.get(`/oauth/authorize?${new URLSearchParams({
+      response_type: 'code', client_id: DEMO_CODE_CLIENT.clientId, redirect_uri: 'http://127.0.0.1:7001/other', state: 's', code_challenge: pkce().challenge, code_challenge_method: 'S256',
+    })}`);
+    assert.equal(res.status, 400);
   });
 
   it('refuses to start in production without APP_KEYS', () => {

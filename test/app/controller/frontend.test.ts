@@ -44,12 +44,14 @@ describe('[GET /] the browser page', () => {
   });
 });
 
-describe('[GET /frontend/config.json] the page\'s first-party client', () => {
+describe('[GET /frontend/config.json] the page\'s clients', () => {
   afterEach(mock.restore);
 
   it('should hand the page the configured client, never to be cached', async () => {
     mock(app.config.frontend, 'clientId', 'spa');
     mock(app.config.frontend, 'clientSecret', 'spa-secret');
+    // Without a code-flow client: exactly the body of the original front end's page.
+    mock(app.config.frontend, 'codeClientId', '');
     const res = await app.httpRequest().get('/frontend/config.json');
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, { client_id: 'spa', client_secret: 'spa-secret' });
@@ -58,36 +60,68 @@ describe('[GET /frontend/config.json] the page\'s first-party client', () => {
 
   it('should 404 with a JSON error when no client is configured', async () => {
     mock(app.config.frontend, 'clientId', '');
+    mock(app.config.frontend, 'codeClientId', '');
     const res = await app.httpRequest().get('/frontend/config.json');
     assert.equal(res.status, 404);
     assert.equal(res.body.error, 'not_found');
     assert.match(res.body.error_description, /FRONTEND_CLIENT_ID/);
+    assert.match(res.body.error_description, /FRONTEND_CODE_CLIENT_ID/);
+  });
+
+  it('should hand the page both clients, the public one with the issuer it must find as iss (RFC 9207)', async () => {
+    mock(app.config.frontend, 'clientId', 'spa');
+    mock(app.config.frontend, 'clientSecret', 'spa-secret');
+    mock(app.config.frontend, 'codeClientId', 'spa-public');
+    const res = await app.httpRequest().get('/frontend/config.json');
+    assert.equal(res.status, 200);
+    const origin = new URL(res.request.url).origin;
+    assert.deepEqual(res.body, { client_id: 'spa', client_secret: 'spa-secret', code_flow_client_id: 'spa-public', issuer: origin });
+    mock(app.config.oauth, 'issuer', 'https://auth.example.test');
+    assert.equal((await app.httpRequest().get('/frontend/config.json')).body.issuer, 'https://auth.example.test');
+  });
+
+  it('should hand out no secret when only the public client is configured', async () => {
+    mock(app.config.frontend, 'clientId', '');
+    mock(app.config.frontend, 'codeClientId', 'spa-public');
+    const res = await app.httpRequest().get('/frontend/config.json');
+    assert.equal(res.status, 200);
+    assert.deepEqual(Object.keys(res.body).sort(), [ 'code_flow_client_id', 'issuer' ]);
+    assert.equal(res.headers['cache-control'], 'no-store');
   });
 });
 
 describe('config.frontend', () => {
-  const saved = { id: process.env.FRONTEND_CLIENT_ID, secret: process.env.FRONTEND_CLIENT_SECRET };
+  const VARIABLES = [ 'FRONTEND_CLIENT_ID', 'FRONTEND_CLIENT_SECRET', 'FRONTEND_CODE_CLIENT_ID' ] as const;
+  const saved = VARIABLES.map(name => [ name, process.env[name] ] as const);
   function frontendIn(env: string) {
     return defaultConfig({ name: 'test', baseDir: __dirname, env } as never).frontend;
   }
   afterEach(() => {
-    for (const [ name, value ] of [[ 'FRONTEND_CLIENT_ID', saved.id ], [ 'FRONTEND_CLIENT_SECRET', saved.secret ]] as const) {
+    for (const [ name, value ] of saved) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
     }
   });
 
-  it('should default to the demo client in the local and unittest environments only', () => {
-    delete process.env.FRONTEND_CLIENT_ID;
-    delete process.env.FRONTEND_CLIENT_SECRET;
-    assert.deepEqual(frontendIn('local'), { clientId: 'my_app', clientSecret: 'my_secret' });
-    assert.deepEqual(frontendIn('unittest'), { clientId: 'my_app', clientSecret: 'my_secret' });
-    assert.deepEqual(frontendIn('prod'), { clientId: '', clientSecret: '' });
+  it('should default to the demo clients in the local and unittest environments only', () => {
+    for (const name of VARIABLES) delete process.env[name];
+    assert.deepEqual(frontendIn('local'), { clientId: 'my_app', clientSecret: 'my_secret', codeClientId: 'my_spa' });
+    assert.deepEqual(frontendIn('unittest'), { clientId: 'my_app', clientSecret: 'my_secret', codeClientId: 'my_spa' });
+    assert.deepEqual(frontendIn('prod'), { clientId: '', clientSecret: '', codeClientId: '' });
   });
 
   it('should take FRONTEND_CLIENT_ID and FRONTEND_CLIENT_SECRET in every environment', () => {
+    delete process.env.FRONTEND_CODE_CLIENT_ID;
     process.env.FRONTEND_CLIENT_ID = 'spa';
     process.env.FRONTEND_CLIENT_SECRET = 'spa-secret';
-    for (const env of [ 'prod', 'local' ]) assert.deepEqual(frontendIn(env), { clientId: 'spa', clientSecret: 'spa-secret' });
+    assert.deepEqual(frontendIn('prod'), { clientId: 'spa', clientSecret: 'spa-secret', codeClientId: '' });
+    assert.deepEqual(frontendIn('local'), { clientId: 'spa', clientSecret: 'spa-secret', codeClientId: 'my_spa' });
+  });
+
+  it('should take FRONTEND_CODE_CLIENT_ID in every environment, apart from the password client', () => {
+    for (const name of VARIABLES) delete process.env[name];
+    process.env.FRONTEND_CODE_CLIENT_ID = 'spa-public';
+    assert.deepEqual(frontendIn('prod'), { clientId: '', clientSecret: '', codeClientId: 'spa-public' });
+    assert.deepEqual(frontendIn('local'), { clientId: 'my_app', clientSecret: 'my_secret', codeClientId: 'spa-public' });
   });
 });
