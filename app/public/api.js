@@ -1,6 +1,13 @@
 /**
- * The page's side of OAuth: the token call (login, refresh), logout (RFC 7009 revocation), and
+ * The page's side of OAuth: the two ways to sign in, refresh, logout (RFC 7009 revocation), and
  * apiFetch(), the request wrapper that puts the Bearer token on every other call and keeps it fresh.
+ *
+ * Two modes, remembered with the stored token, since refresh and logout must authenticate as the
+ * client that got it:
+ * - 'code': "Sign in with the authorization server", the authorization code flow with PKCE (RFC 6749
+ *   §4.1, RFC 7636) as a public client: no secret, `client_id` in the body, /oauth/token.
+ * - 'password': the original front end's password form, the password grant with the first-party
+ *   client's Basic credentials, /api/user/token.
  *
  * Tokens live in IndexedDB, shared by the tabs of this origin (see "Browser demo" in the README).
  * qs comes from this server as window.Qs (/vendor/qs/qs.js).
@@ -8,7 +15,16 @@
 
 /** The path the original front end posts its logins to (the same handler as /oauth/token). */
 const TOKEN_PATH = '/api/user/token';
+/** The code flow's token endpoint (RFC 6749 §3.2). */
+const OAUTH_TOKEN_PATH = '/oauth/token';
+const AUTHORIZE_PATH = '/oauth/authorize';
 const REVOKE_PATH = '/oauth/revoke';
+export const PASSWORD_MODE = 'password';
+export const CODE_MODE = 'code';
+/** The code flow under way in this tab: { verifier, state, clientId, redirectUri, issuer }, in sessionStorage. */
+const CODE_FLOW_KEY = 'oauth2-demo.code-flow';
+/** The parameters of an authorization response (RFC 6749 §4.1.2, §4.1.2.1, RFC 9207). */
+const RESPONSE_PARAMETERS = [ 'code', 'state', 'iss', 'error', 'error_description', 'error_uri' ];
 /** Logout's tries at the revocation, and the wait before the second (doubled for each one after). */
 const REVOKE_ATTEMPTS = 3;
 const REVOKE_BACKOFF_MS = 500;
@@ -29,6 +45,28 @@ export class RequestError extends Error {
     this.description = description;
     /** Seconds to wait before trying again (Retry-After), or null. */
     this.retryAfter = retryAfter;
+    /** The sign-in mode whose client made a token or revocation request (PASSWORD_MODE, CODE_MODE), else null. */
+    this.mode = null;
+  }
+}
+
+/**
+ * "Sign in with the authorization server" did not end in a token, before any token request or
+ * instead of one. `reason`:
+ * - 'state': an authorization response this tab did not ask for (no flow under way, or another
+ *   state): a forged or replayed callback (RFC 6749 §10.12), never exchanged;
+ * - 'issuer': `iss` is not this server's (RFC 9207 §2.4: a mix-up), never exchanged;
+ * - 'refused': the authorization server answered with an error (RFC 6749 §4.1.2.1): `code`, `description`;
+ * - 'insecure': no Web Crypto here (plain http on a host other than localhost): no PKCE possible;
+ * - 'unavailable': the server configures no code-flow client.
+ */
+export class CodeFlowError extends Error {
+  constructor(reason, code = '', description = '') {
+    super(description || code || reason);
+    this.name = 'CodeFlowError';
+    this.reason = reason;
+    this.code = code;
+    this.description = description;
   }
 }
 
@@ -84,7 +122,10 @@ async function inStore(mode, action) {
   });
 }
 
-/** The stored token: { access_token, refresh_token, expires_in, issued_at (ms) }, or null. */
+/**
+ * The stored token: { access_token, refresh_token, expires_in, issued_at (ms), mode, client_id (the
+ * code flow's public client) }, or null. A token stored before modes existed is the password mode's.
+ */
 export async function storedToken() {
   const token = await inStore('readonly', store => store.get(TOKEN_KEY));
   return token && typeof token.access_token === 'string' ? token : null;
@@ -137,22 +178,27 @@ function retryAfterSeconds(value) {
 }
 
 /** The RequestError for a response that is not 2xx; the body is { error, error_description } when JSON. */
-async function failure(res) {
+async function failure(res, mode = null) {
   let body = {};
   try {
     body = await res.json();
   } catch {
     // A proxy's HTML error page, or no body.
   }
-  return new RequestError(res.status, body.error || '', body.error_description || '',
+  const err = new RequestError(res.status, body.error || '', body.error_description || '',
     retryAfterSeconds(res.headers.get('Retry-After')));
+  err.mode = mode;
+  return err;
 }
 
 // ---- the client --------------------------------------------------------------------------------
 
 let clientPromise = null;
 
-/** The first-party client { client_id, client_secret } from the server's configuration. */
+/**
+ * The page's clients from the server's configuration: { client_id, client_secret } of the password
+ * form and { code_flow_client_id, issuer } of the code flow, each only when configured.
+ */
 export function loadClient() {
   if (!clientPromise) {
     clientPromise = send(CONFIG_PATH, {}).then(async res => {
@@ -175,41 +221,146 @@ async function clientAuthorization() {
   return `Basic ${btoa(`${formEncode(id)}:${formEncode(secret)}`)}`;
 }
 
-/** A form POST authenticated as the client (HTTP Basic): the token and revocation calls, never a Bearer. */
-async function clientPost(path, params, signal = undefined) {
-  return send(path, {
-    method: 'POST',
-    headers: {
-      'Content-Type': 'application/x-www-form-urlencoded',
-      Authorization: await clientAuthorization(),
-    },
-    body: window.Qs.stringify(params),
-    signal,
-  });
+/** The client that got this token, as the token and revocation calls must name it: { mode, clientId }. */
+function clientOf(token) {
+  return token.mode === CODE_MODE ? { mode: CODE_MODE, clientId: token.client_id } : { mode: PASSWORD_MODE };
 }
 
-/** Asks the token endpoint; returns the token with its local issue time (before the request left). */
-async function requestToken(params) {
+/**
+ * A form POST authenticated as the client: the token and revocation calls, never a Bearer. The password
+ * mode's confidential client sends HTTP Basic; the code flow's public client has no secret and names
+ * itself with `client_id` in the body (RFC 6749 §2.3.1, §3.2.1; RFC 7009 §2.1), with no Authorization.
+ */
+async function clientPost(path, params, client, signal = undefined) {
+  const headers = { 'Content-Type': 'application/x-www-form-urlencoded' };
+  let body = params;
+  if (client.mode === CODE_MODE) body = { ...params, client_id: client.clientId };
+  else headers.Authorization = await clientAuthorization();
+  return send(path, { method: 'POST', headers, body: window.Qs.stringify(body), signal });
+}
+
+/**
+ * Asks the token endpoint of this client's mode; returns the token with its local issue time (before
+ * the request left) and the mode (and public client) to refresh and revoke it with.
+ */
+async function requestToken(params, client) {
   const issuedAt = Date.now();
-  const res = await clientPost(TOKEN_PATH, params);
-  if (!res.ok) throw await failure(res);
+  const res = await clientPost(client.mode === CODE_MODE ? OAUTH_TOKEN_PATH : TOKEN_PATH, params, client);
+  if (!res.ok) throw await failure(res, client.mode);
   const body = await res.json();
   return {
     access_token: body.access_token,
     refresh_token: body.refresh_token ?? null,
     expires_in: body.expires_in,
     issued_at: issuedAt,
+    mode: client.mode,
+    ...client.mode === CODE_MODE ? { client_id: client.clientId } : {},
   };
+}
+
+async function signedInWith(token) {
+  await storeToken(token);
+  signInChannel.postMessage({ signedIn: true });
+  return token;
 }
 
 // ---- login, refresh, logout --------------------------------------------------------------------
 
 /** The password grant, with the very body of the original front end. */
 export async function login(username, password) {
-  const token = await requestToken({ username, password, grant_type: 'password' });
-  await storeToken(token);
-  signInChannel.postMessage({ signedIn: true });
-  return token;
+  return signedInWith(await requestToken({ username, password, grant_type: 'password' }, { mode: PASSWORD_MODE }));
+}
+
+// ---- the code flow with PKCE -------------------------------------------------------------------
+
+function base64url(bytes) {
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
+}
+
+/** 32 random bytes, base64url: a PKCE code verifier (RFC 7636 §4.1: 43 characters) or a state. */
+function randomToken() {
+  return base64url(crypto.getRandomValues(new Uint8Array(32)));
+}
+
+/** RFC 7636 §4.2: BASE64URL(SHA-256(ASCII(code_verifier))). */
+async function s256(verifier) {
+  return base64url(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))));
+}
+
+/** The redirect URI: this page itself, on the origin it is served from. */
+function pageRedirectUri() {
+  return `${location.origin}/`;
+}
+
+/**
+ * "Sign in with the authorization server": makes a PKCE verifier and a state, keeps them in this
+ * tab's sessionStorage, and leaves for the authorization endpoint, which comes back to this page with
+ * `?code=…&state=…&iss=…` (see completeCodeFlow). Resolves as the browser starts to navigate away.
+ */
+export async function startCodeFlow() {
+  const { code_flow_client_id: clientId, issuer } = await loadClient();
+  if (!clientId) throw new CodeFlowError('unavailable');
+  // Web Crypto exists in secure contexts only (https, http://localhost, http://127.0.0.1).
+  if (!globalThis.crypto?.subtle) throw new CodeFlowError('insecure');
+  const verifier = randomToken();
+  const state = randomToken();
+  const redirectUri = pageRedirectUri();
+  const challenge = await s256(verifier);
+  sessionStorage.setItem(CODE_FLOW_KEY, JSON.stringify({ verifier, state, clientId, redirectUri, issuer: issuer || location.origin }));
+  location.assign(`${AUTHORIZE_PATH}?${window.Qs.stringify({
+    response_type: 'code', client_id: clientId, redirect_uri: redirectUri, state, code_challenge: challenge, code_challenge_method: 'S256',
+  })}`);
+}
+
+/**
+ * The authorization response in this page's URL (RFC 6749 §4.1.2), or null when there is none. Its
+ * parameters are taken out of the address bar and of this history entry at once: the code must not
+ * stay where it can be bookmarked, shared or sent on as a Referer.
+ */
+export function takeAuthorizationResponse() {
+  const url = new URL(location.href);
+  if (!url.searchParams.has('code') && !url.searchParams.has('error')) return null;
+  const response = {};
+  for (const name of RESPONSE_PARAMETERS) {
+    const value = url.searchParams.get(name);
+    if (value !== null) response[name] = value;
+    url.searchParams.delete(name);
+  }
+  history.replaceState(history.state, '', url.href);
+  return response;
+}
+
+/** The flow this tab started, taken out of sessionStorage (a state is good for one response), or null. */
+function takeCodeFlow() {
+  const saved = sessionStorage.getItem(CODE_FLOW_KEY);
+  sessionStorage.removeItem(CODE_FLOW_KEY);
+  try {
+    return saved ? JSON.parse(saved) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Ends "Sign in with the authorization server": checks that the response answers the flow this tab
+ * started (its state) and comes from this server (`iss`, RFC 9207), then exchanges the code at the
+ * token endpoint with the verifier (RFC 7636 §4.5) and stores the token as the password login does.
+ * Nothing is sent for a response that fails these checks: a CodeFlowError.
+ */
+export async function completeCodeFlow(response) {
+  const flow = takeCodeFlow();
+  if (!flow || typeof response.state !== 'string' || response.state !== flow.state) throw new CodeFlowError('state');
+  if (response.iss !== undefined && response.iss !== flow.issuer) throw new CodeFlowError('issuer');
+  if (response.error !== undefined) throw new CodeFlowError('refused', response.error, response.error_description);
+  if (!response.code) throw new CodeFlowError('refused', 'invalid_request');
+  return signedInWith(await requestToken(
+    { grant_type: 'authorization_code', code: response.code, redirect_uri: flow.redirectUri, code_verifier: flow.verifier },
+    { mode: CODE_MODE, clientId: flow.clientId },
+  ));
 }
 
 /**
@@ -239,7 +390,7 @@ function refreshToken(stale) {
       throw new SessionEndedError();
     }
     try {
-      const next = await requestToken({ grant_type: 'refresh_token', refresh_token: current.refresh_token });
+      const next = await requestToken({ grant_type: 'refresh_token', refresh_token: current.refresh_token }, clientOf(current));
       await storeToken(next);
       return next;
     } catch (err) {
@@ -316,9 +467,10 @@ async function revoke(token) {
     : { token: token.access_token, token_type_hint: 'access_token' };
   for (let attempt = 1; ; attempt += 1) {
     try {
-      const res = await clientPost(REVOKE_PATH, params, AbortSignal.timeout(REVOKE_TIMEOUT_MS));
+      const client = clientOf(token);
+      const res = await clientPost(REVOKE_PATH, params, client, AbortSignal.timeout(REVOKE_TIMEOUT_MS));
       if (res.ok) return;
-      throw await failure(res);
+      throw await failure(res, client.mode);
     } catch (err) {
       const delay = retryDelay(err, attempt);
       if (delay === null) throw err;

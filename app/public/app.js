@@ -1,7 +1,9 @@
-// The page: the login form, then the signed-in view. Everything it shows is written with
-// textContent, never as HTML, and every server call goes through api.js.
+// The page: the two ways to sign in ("Sign in with the authorization server", the code flow with
+// PKCE; the original front end's password form), then the signed-in view. Everything it shows is
+// written with textContent, never as HTML, and every server call goes through api.js.
 import {
-  apiFetch, loadClient, login, logout, RequestError, RevocationRefusedError, SessionEndedError, storedToken, watchSignIn,
+  apiFetch, CODE_MODE, CodeFlowError, completeCodeFlow, loadClient, login, logout, RequestError, RevocationRefusedError,
+  SessionEndedError, startCodeFlow, storedToken, takeAuthorizationResponse, watchSignIn,
 } from './api.js';
 
 const byId = id => document.getElementById(id);
@@ -12,6 +14,9 @@ const form = byId('login-form');
 const usernameInput = byId('username');
 const passwordInput = byId('password');
 const loginButton = byId('login-button');
+const codeFlowButton = byId('code-flow-button');
+const codeFlowChoice = byId('code-flow');
+const loginDivider = byId('login-divider');
 const logoutButton = byId('logout-button');
 const accountView = byId('account');
 const accountHeading = byId('account-heading');
@@ -19,7 +24,11 @@ const usersSection = byId('users');
 
 /** Until then (ms), the login button stays disabled: the server asked to wait (429 Retry-After). */
 let waitUntil = 0;
+/** The server configures a client for the password form, and one for the code flow. */
 let clientReady = false;
+let codeFlowReady = false;
+/** Leaving for the authorization server. */
+let codeFlowStarting = false;
 
 function showError(text) {
   status.textContent = '';
@@ -40,9 +49,27 @@ function seconds(n) {
   return n === 1 ? '1 second' : `${n} seconds`;
 }
 
+/** A sentence for a sign-in with the authorization server that ended without a token. */
+function explainCodeFlow(err) {
+  switch (err.reason) {
+    case 'state':
+      return 'This sign-in response was not asked for by this page, so it was ignored. Sign in again.';
+    case 'issuer':
+      return 'This sign-in response does not come from this server, so it was ignored. Sign in again.';
+    case 'insecure':
+      return 'Signing in with the authorization server needs a secure page (https, or http://localhost).';
+    case 'unavailable':
+      return 'This server has no client configured for signing in with the authorization server (FRONTEND_CODE_CLIENT_ID).';
+    default:
+      if (err.code === 'access_denied') return 'The sign-in with the authorization server was cancelled.';
+      return `The authorization server did not sign you in: ${(err.description || err.code).replace(/\.$/, '')}.`;
+  }
+}
+
 /** A sentence for the person in front of the page; never a stack trace. */
 function explain(err) {
   if (err instanceof SessionEndedError) return 'Your session has ended. Please sign in again.';
+  if (err instanceof CodeFlowError) return explainCodeFlow(err);
   if (!(err instanceof RequestError)) return 'Something went wrong in this page. Reload it and try again.';
   if (err.status === 0) return 'Cannot reach the server. Check your connection and try again.';
   if (err.status === 429) {
@@ -51,7 +78,13 @@ function explain(err) {
       : `Too many attempts. Try again in ${seconds(err.retryAfter)}.`;
   }
   if (err.status >= 500) return `The server could not answer (error ${err.status}). Try again in a moment.`;
+  if (err.code === 'invalid_grant' && err.mode === CODE_MODE) {
+    return 'The sign-in with the authorization server could not be completed (its code was refused or has expired). Sign in again.';
+  }
   if (err.code === 'invalid_grant') return 'Wrong username or password.';
+  if (err.code === 'invalid_client' && err.mode === CODE_MODE) {
+    return 'The server does not accept this page\'s client. Check FRONTEND_CODE_CLIENT_ID.';
+  }
   if (err.code === 'invalid_client') {
     return 'The server does not accept this page\'s client. Check FRONTEND_CLIENT_ID and FRONTEND_CLIENT_SECRET.';
   }
@@ -60,6 +93,7 @@ function explain(err) {
 
 function updateLoginButton() {
   loginButton.disabled = !clientReady || form.getAttribute('aria-busy') === 'true' || Date.now() < waitUntil;
+  codeFlowButton.disabled = !codeFlowReady || codeFlowStarting;
 }
 
 function markInvalid(invalid) {
@@ -67,6 +101,11 @@ function markInvalid(invalid) {
     if (invalid) input.setAttribute('aria-invalid', 'true');
     else input.removeAttribute('aria-invalid');
   }
+}
+
+/** Focus to the first way to sign in that is offered. */
+function focusSignIn() {
+  (form.hidden ? codeFlowButton : usernameInput).focus();
 }
 
 function showLogin() {
@@ -119,7 +158,7 @@ async function showAccount({ focus = false } = {}) {
     showError(explain(err));
     if (err instanceof SessionEndedError) {
       showLogin();
-      usernameInput.focus();
+      focusSignIn();
     }
   } finally {
     accountView.removeAttribute('aria-busy');
@@ -162,6 +201,27 @@ form.addEventListener('submit', async event => {
 
 for (const input of [ usernameInput, passwordInput ]) input.addEventListener('input', () => markInvalid(false));
 
+codeFlowButton.addEventListener('click', async () => {
+  clearMessages();
+  codeFlowStarting = true;
+  updateLoginButton();
+  try {
+    // On its way to the authorization server: the button stays disabled until the page is left.
+    await startCodeFlow();
+  } catch (err) {
+    showError(explain(err));
+    codeFlowStarting = false;
+    updateLoginButton();
+  }
+});
+
+// Back from the authorization server's pages to this one, restored as it was left (back/forward cache).
+window.addEventListener('pageshow', event => {
+  if (!event.persisted) return;
+  codeFlowStarting = false;
+  updateLoginButton();
+});
+
 byId('reload-button').addEventListener('click', () => {
   clearMessages();
   showAccount();
@@ -185,7 +245,7 @@ logoutButton.addEventListener('click', async () => {
     logoutButton.disabled = false;
   }
   showLogin();
-  usernameInput.focus();
+  focusSignIn();
 });
 
 // Another tab signed in or out.
@@ -199,16 +259,48 @@ watchSignIn(signedIn => {
   }
 });
 
-async function start() {
+/**
+ * Back from the authorization server with `?code=…` or `?error=…`: checks it, exchanges the code and
+ * shows the signed-in view, or says why not and shows the sign-in choices.
+ */
+async function finishCodeFlow(response) {
   try {
-    await loadClient();
-    clientReady = true;
+    await completeCodeFlow(response);
+  } catch (err) {
+    showError(explain(err));
+    // Signed in meanwhile (in another tab), or not.
+    if (await storedToken()) {
+      await showAccount();
+    } else {
+      showLogin();
+      codeFlowButton.focus();
+    }
+    return;
+  }
+  await showAccount({ focus: true });
+}
+
+/** Offers the ways to sign in that the server configures a client for (both, disabled, when unknown). */
+function offerSignIn(config) {
+  clientReady = Boolean(config.client_id);
+  codeFlowReady = Boolean(config.code_flow_client_id);
+  form.hidden = !clientReady;
+  codeFlowChoice.hidden = !codeFlowReady;
+  loginDivider.hidden = !clientReady || !codeFlowReady;
+}
+
+async function start() {
+  // First of all, out of the address bar: the code of an authorization response.
+  const response = takeAuthorizationResponse();
+  try {
+    offerSignIn(await loadClient());
   } catch (err) {
     showError(err instanceof RequestError && err.status === 404
-      ? 'This server has no browser client configured (FRONTEND_CLIENT_ID, FRONTEND_CLIENT_SECRET).'
+      ? 'This server has no browser client configured (FRONTEND_CODE_CLIENT_ID, or FRONTEND_CLIENT_ID and FRONTEND_CLIENT_SECRET).'
       : explain(err));
   }
-  if (await storedToken()) await showAccount();
+  if (response) await finishCodeFlow(response);
+  else if (await storedToken()) await showAccount();
   else showLogin();
 }
 

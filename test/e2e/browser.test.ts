@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import http from 'node:http';
@@ -8,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { app, mock } from 'egg-mock/bootstrap';
 import { type Browser, type BrowserContext, type Page, type Route, chromium } from 'playwright-core';
 import { loadDemoData } from '../../app/infra/demo';
-import { DEMO_CLIENT, DEMO_USER } from '../../config/demo';
+import { DEMO_CLIENT, DEMO_CODE_CLIENT, DEMO_USER } from '../../config/demo';
 import { USER, basic, bearer, createClient, createUser, refresh } from '../helpers';
 
 /** Debian's Chromium; a browser is never downloaded. */
@@ -28,7 +29,16 @@ interface StoredToken {
   refresh_token: string | null;
   expires_in: number;
   issued_at: number;
+  /** How it was got: the password form, or the code flow of the public client `client_id`. */
+  mode: 'password' | 'code';
+  client_id?: string;
 }
+
+/** The sign-in flow a tab has under way (sessionStorage), as app/public/api.js keeps it. */
+const CODE_FLOW_KEY = 'oauth2-demo.code-flow';
+const CODE_FLOW_BUTTON = 'Sign in with the authorization server';
+/** RFC 7636 §4.1: 32 random bytes, base64url. */
+const BASE64URL_32_BYTES = /^[A-Za-z0-9_-]{43}$/;
 
 /** A request of the page to the server's API or OAuth endpoints, with its answer's status. */
 interface Exchange {
@@ -73,7 +83,26 @@ function storedToken(page: Page): Promise<StoredToken | null> {
 async function signIn(page: Page, username: string, password: string) {
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+}
+
+/** "Sign in with the authorization server", then the username and password on the server's own login page. */
+async function signInWithServer(page: Page, username: string, password: string) {
+  await page.getByRole('button', { name: CODE_FLOW_BUTTON }).click();
+  await page.waitForURL(url => url.pathname === '/login');
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+}
+
+/** The state of the sign-in this tab has under way, or null. */
+async function pendingState(page: Page): Promise<string | null> {
+  const saved = await page.evaluate(key => sessionStorage.getItem(key), CODE_FLOW_KEY);
+  return saved === null ? null : JSON.parse(saved).state;
+}
+
+function isTokenRequest(exchange: Exchange): boolean {
+  return exchange.path === '/oauth/token' || exchange.path === '/api/user/token';
 }
 
 /** Waits for the signed-in view of this user, with every call of its loading answered. */
@@ -163,6 +192,7 @@ describe('[GET /] the browser front end, in Chromium', () => {
     const token = await storedToken(page);
     assert.ok(token, 'the page keeps the token');
     assert.ok(Math.abs(token.issued_at - Date.now()) < 10_000, 'with its issue time');
+    assert.equal(token.mode, 'password', 'and the mode to refresh and revoke it with');
     const apiCalls = exchanges.filter(e => e.path.startsWith('/api/') && e.path !== '/api/user/token');
     assert.deepEqual(apiCalls.map(e => [ e.path, e.status ]), [[ '/api/currentUser', 200 ], [ '/api/getUser', 200 ]]);
     for (const call of apiCalls) assert.equal(call.headers.authorization, `Bearer ${token.access_token}`);
@@ -286,7 +316,7 @@ describe('[GET /] the browser front end, in Chromium', () => {
     assert.equal(throttled.length, 1);
     assert.match(throttled[0].retryAfter ?? '', /^[1-9]\d*$/);
     assert.equal(await page.getByRole('alert').textContent(), `Too many attempts. Try again in ${throttled[0].retryAfter} seconds.`);
-    assert.equal(await page.getByRole('button', { name: 'Sign in' }).isDisabled(), true);
+    assert.equal(await page.getByRole('button', { name: 'Sign in', exact: true }).isDisabled(), true);
     assert.equal(await storedToken(page), null);
   });
 
@@ -305,17 +335,172 @@ describe('[GET /] the browser front end, in Chromium', () => {
       await signIn(page, DEMO_USER.username, DEMO_USER.password);
       await page.getByRole('alert').filter({ hasText: text }).waitFor();
       assert.equal(await page.getByRole('alert').textContent(), text, name);
-      assert.equal(await page.getByRole('button', { name: 'Sign in' }).isEnabled(), true, `${name}: one may try again`);
+      assert.equal(await page.getByRole('button', { name: 'Sign in', exact: true }).isEnabled(), true, `${name}: one may try again`);
       await page.unrouteAll();
     }
   });
 
   it('should say so, and offer no sign-in, when the server has no browser client configured', async () => {
     mock(app.config.frontend, 'clientId', '');
+    mock(app.config.frontend, 'codeClientId', '');
     await page.goto(origin);
-    const text = 'This server has no browser client configured (FRONTEND_CLIENT_ID, FRONTEND_CLIENT_SECRET).';
+    const text = 'This server has no browser client configured (FRONTEND_CODE_CLIENT_ID, or FRONTEND_CLIENT_ID and FRONTEND_CLIENT_SECRET).';
     await page.getByRole('alert').filter({ hasText: text }).waitFor();
-    assert.equal(await page.getByRole('button', { name: 'Sign in' }).isDisabled(), true);
+    assert.equal(await page.getByRole('button', { name: 'Sign in', exact: true }).isDisabled(), true);
+    assert.equal(await page.getByRole('button', { name: CODE_FLOW_BUTTON }).isDisabled(), true);
+  });
+
+  it('should offer only the sign-in that the server has a client for', async () => {
+    mock(app.config.frontend, 'clientId', '');
+    await page.goto(origin);
+    await page.getByRole('button', { name: CODE_FLOW_BUTTON, disabled: false }).waitFor();
+    assert.equal(await page.getByLabel('Username').isVisible(), false, 'no password form without its client');
+    assert.equal(await page.locator('#message').textContent(), '');
+    mock.restore();
+    mock(app.config.frontend, 'codeClientId', '');
+    await page.reload();
+    await page.getByRole('button', { name: 'Sign in', exact: true, disabled: false }).waitFor();
+    assert.equal(await page.getByRole('button', { name: CODE_FLOW_BUTTON }).count(), 0);
+  });
+
+  it('should sign in with the authorization server (code flow with PKCE) and show the user', async () => {
+    const authorizeRequests: URL[] = [];
+    context.on('request', request => {
+      const url = new URL(request.url());
+      if (url.pathname === '/oauth/authorize') authorizeRequests.push(url);
+    });
+    await page.goto(origin);
+    await signInWithServer(page, DEMO_USER.username, DEMO_USER.password);
+    await signedIn(page, 'demo');
+    await page.getByRole('cell', { name: 'demo', exact: true }).waitFor();
+
+    // The authorization request: S256 challenge, a state, the page itself as redirect URI.
+    const authorize = authorizeRequests[0].searchParams;
+    assert.equal(authorize.get('response_type'), 'code');
+    assert.equal(authorize.get('client_id'), DEMO_CODE_CLIENT.clientId);
+    assert.equal(authorize.get('redirect_uri'), `${origin}/`);
+    assert.equal(authorize.get('code_challenge_method'), 'S256');
+    assert.match(authorize.get('state') ?? '', BASE64URL_32_BYTES);
+
+    // The code exchanged by fetch, as a public client: client_id and the verifier, no Authorization.
+    await headersRecorded();
+    const tokenRequests = exchanges.filter(isTokenRequest);
+    assert.equal(tokenRequests.length, 1);
+    const [ exchange ] = tokenRequests;
+    assert.equal(exchange.method, 'POST');
+    assert.equal(exchange.path, '/oauth/token');
+    assert.equal(exchange.headers['content-type'], 'application/x-www-form-urlencoded');
+    assert.equal(exchange.headers.authorization, undefined, 'no Authorization header');
+    const sent = Object.fromEntries(new URLSearchParams(exchange.body ?? ''));
+    assert.deepEqual(Object.keys(sent), [ 'grant_type', 'code', 'redirect_uri', 'code_verifier', 'client_id' ]);
+    assert.equal(sent.grant_type, 'authorization_code');
+    assert.equal(sent.client_id, DEMO_CODE_CLIENT.clientId);
+    assert.equal(sent.redirect_uri, `${origin}/`);
+    assert.match(sent.code_verifier, BASE64URL_32_BYTES);
+    assert.equal(createHash('sha256').update(sent.code_verifier).digest('base64url'), authorize.get('code_challenge'));
+    assert.equal(exchange.status, 200);
+
+    // Neither the address bar nor sessionStorage keeps the code or the verifier.
+    assert.equal(page.url(), `${origin}/`);
+    assert.equal(await page.evaluate(() => location.search), '');
+    assert.equal(await pendingState(page), null);
+
+    const token = await storedToken(page);
+    assert.ok(token?.refresh_token);
+    assert.equal(token.mode, 'code');
+    assert.equal(token.client_id, DEMO_CODE_CLIENT.clientId);
+    const apiCalls = exchanges.filter(e => e.path.startsWith('/api/'));
+    assert.deepEqual(apiCalls.map(e => [ e.path, e.status ]), [[ '/api/currentUser', 200 ], [ '/api/getUser', 200 ]]);
+    for (const call of apiCalls) assert.equal(call.headers.authorization, `Bearer ${token.access_token}`);
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'account-heading');
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'signed-in-code-flow.png'), fullPage: true });
+
+    // Refresh in this mode: the public client names itself with client_id, no Basic.
+    await app.mysql.query('UPDATE oauth_tokens SET access_token_expires_at = ?', [ new Date(Date.now() - 1000) ]);
+    await sleep(app.config.oauth.tokenCache.ttlMs + 100);
+    exchanges.length = 0;
+    await page.getByRole('button', { name: 'Reload' }).click();
+    await signedIn(page, 'demo');
+    await headersRecorded();
+    assert.deepEqual(exchanges.map(e => [ e.path, grantType(e), e.status ]), [
+      [ '/api/currentUser', null, 401 ],
+      [ '/oauth/token', 'refresh_token', 200 ],
+      [ '/api/currentUser', null, 200 ],
+      [ '/api/getUser', null, 200 ],
+    ]);
+    assert.equal(exchanges[1].headers.authorization, undefined);
+    assert.deepEqual(Object.fromEntries(new URLSearchParams(exchanges[1].body ?? '')),
+      { grant_type: 'refresh_token', refresh_token: token.refresh_token, client_id: DEMO_CODE_CLIENT.clientId });
+    const refreshed = await storedToken(page);
+    assert.ok(refreshed?.refresh_token);
+    assert.notEqual(refreshed.access_token, token.access_token);
+    assert.equal(refreshed.mode, 'code');
+    assert.equal(exchanges[2].headers.authorization, `Bearer ${refreshed.access_token}`);
+
+    // A reload keeps the login.
+    await page.reload();
+    await signedIn(page, 'demo');
+
+    // Logout revokes, as the public client too.
+    exchanges.length = 0;
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('status').filter({ hasText: 'You are signed out.' }).waitFor();
+    await headersRecorded();
+    const [ revoke ] = exchanges.filter(e => e.path === '/oauth/revoke');
+    assert.equal(revoke.headers.authorization, undefined);
+    assert.deepEqual(Object.fromEntries(new URLSearchParams(revoke.body ?? '')),
+      { token: refreshed.refresh_token, token_type_hint: 'refresh_token', client_id: DEMO_CODE_CLIENT.clientId });
+    assert.equal(revoke.status, 200);
+    assert.equal(await storedToken(page), null);
+    assert.equal(await apiStatus(refreshed.access_token), 401);
+    assert.equal((await refresh(app, refreshed.refresh_token, { client_id: DEMO_CODE_CLIENT.clientId }, '')).body.error, 'invalid_grant');
+    assert.equal(await grantRevocation(), 'logout');
+    await page.getByRole('button', { name: CODE_FLOW_BUTTON }).waitFor();
+  });
+
+  it('should refuse a callback whose state does not match', async () => {
+    const refusal = 'This sign-in response was not asked for by this page, so it was ignored. Sign in again.';
+    // In a tab that started no sign-in: a forged callback.
+    await page.goto(`${origin}/?code=x&state=wrong`);
+    await page.getByRole('alert').filter({ hasText: refusal }).waitFor();
+    assert.equal(page.url(), `${origin}/`, 'the parameters are gone from the address bar');
+
+    // In a tab that did start one: another state than its own.
+    await page.getByRole('button', { name: CODE_FLOW_BUTTON }).click();
+    await page.waitForURL(url => url.pathname === '/login');
+    assert.ok(await pendingState(page));
+    await page.goto(`${origin}/?code=x&state=wrong&iss=${encodeURIComponent(origin)}`);
+    await page.getByRole('alert').filter({ hasText: refusal }).waitFor();
+    assert.equal(await pendingState(page), null, 'a state serves one response: the flow is over');
+
+    assert.deepEqual(exchanges.filter(isTokenRequest), [], 'no token request was sent');
+    assert.equal(await storedToken(page), null);
+    assert.equal(await page.getByRole('button', { name: CODE_FLOW_BUTTON }).isEnabled(), true, 'one may sign in again');
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'code-flow-state-mismatch.png'), fullPage: true });
+  });
+
+  it('should refuse a callback from another issuer (RFC 9207), even with its own state', async () => {
+    await page.goto(origin);
+    await page.getByRole('button', { name: CODE_FLOW_BUTTON }).click();
+    await page.waitForURL(url => url.pathname === '/login');
+    const state = await pendingState(page);
+    assert.ok(state);
+    await page.goto(`${origin}/?${new URLSearchParams({ code: 'x', state, iss: 'https://attacker.example' })}`);
+    await page.getByRole('alert').filter({ hasText: 'This sign-in response does not come from this server, so it was ignored. Sign in again.' }).waitFor();
+    assert.deepEqual(exchanges.filter(isTokenRequest), [], 'no token request was sent');
+    assert.equal(await storedToken(page), null);
+  });
+
+  it('should show the error the authorization server sends back, and keep no token', async () => {
+    await page.goto(origin);
+    // The server refuses the request (a scope the client may not have) and sends the browser back with the error.
+    await context.route(url => url.pathname === '/oauth/authorize', route => route.continue({ url: `${route.request().url()}&scope=nope` }));
+    await page.getByRole('button', { name: CODE_FLOW_BUTTON }).click();
+    const text = 'The authorization server did not sign you in: Invalid scope: Requested scope is invalid.';
+    await page.getByRole('alert').filter({ hasText: text }).waitFor();
+    assert.equal(page.url(), `${origin}/`);
+    assert.deepEqual(exchanges.filter(isTokenRequest), []);
+    assert.equal(await storedToken(page), null);
   });
 
   it('should sign out: revoke the login on the server, forget the token in every tab and show the form', async () => {
