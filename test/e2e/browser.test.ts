@@ -1,24 +1,15 @@
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { app, mock } from 'egg-mock/bootstrap';
-import { type Browser, type BrowserContext, type Page, type Route, chromium } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
 import { loadDemoData } from '../../app/infra/demo';
 import { DEMO_CLIENT, DEMO_CODE_CLIENT, DEMO_USER } from '../../config/demo';
 import { USER, basic, bearer, createClient, createUser, refresh } from '../helpers';
+import { SCREENSHOTS, closeServer, launchChromium, serveOnLoopback } from './chromium';
 
-/** Debian's Chromium; a browser is never downloaded. */
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run',
-];
-/** Git-ignored. */
-const SCREENSHOTS = path.join(__dirname, 'screenshots');
 const DEMO_AUTH = basic(DEMO_CLIENT.clientId, DEMO_CLIENT.secret);
 /** A first-party client whose access tokens live 3 seconds: long enough to sign in, short enough to wait out. */
 const SHORT_LIVED = { clientId: 'e2e_spa', secret: 'e2e-spa-secret', grants: [ 'password', 'refresh_token' ], accessTokenLifetime: 3 };
@@ -139,18 +130,13 @@ describe('[GET /] the browser front end, in Chromium', () => {
   let pageFaults: string[];
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-    server = http.createServer(app.callback());
-    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
-    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, chromiumSandbox: false, args: CHROMIUM_FLAGS });
-    await mkdir(SCREENSHOTS, { recursive: true });
+    ({ server, origin } = await serveOnLoopback(app.callback()));
+    browser = await launchChromium();
   });
 
   after(async () => {
     await browser?.close();
-    server?.closeAllConnections();
-    await new Promise(resolve => server?.close(resolve));
+    await closeServer(server);
   });
 
   beforeEach(async () => {
