@@ -18,6 +18,13 @@ const CSP_VIOLATION = /Content Security Policy/i;
 
 type OpenId = typeof OpenIdClient;
 
+/** Chromium did not arrive at the client's redirect URI. */
+class NotAtClient extends Error {
+  constructor(why: string, options?: ErrorOptions) {
+    super(`Chromium did not go on to the client: ${why}`, options);
+  }
+}
+
 /** One authorization request as the client built it, and what it keeps to check the response. */
 interface AuthorizationRequest {
   url: URL;
@@ -126,14 +133,25 @@ describe('[GET /oauth/authorize] a standard client (openid-client 6) in Chromium
   }
 
   /**
-   * Does `act` (a click) and waits for Chromium to arrive at the client's redirect URI. Fails at once,
-   * with Chromium's own message, when a Content Security Policy blocks the way there.
+   * Does `act` (a click, a navigation) and waits for Chromium to arrive at the client's redirect URI.
+   * When a Content Security Policy blocks the way there, fails at once with Chromium's own message;
+   * else, after the timeout, with the address Chromium shows instead.
    */
   async function untilCallback(act: () => Promise<void>): Promise<URL> {
+    callbacks = [];
+    // A navigation that starts now (the page may show the client's page of an earlier response).
+    const arrived = page.waitForEvent('framenavigated', {
+      predicate: frame => frame === page.mainFrame() && frame.url().split('?')[0] === redirectUri,
+    });
+    // Rejects with Chromium's message on a violation; never settles otherwise (the context closes first).
     const blocked = page.waitForEvent('console', { predicate: (msg: ConsoleMessage) => CSP_VIOLATION.test(msg.text()), timeout: 0 })
-      .then(msg => Promise.reject(new Error(`Chromium did not go on to the client: ${msg.text()}`)));
-    const arrived = page.waitForURL(url => `${url.origin}${url.pathname}` === redirectUri);
-    await Promise.race([ Promise.all([ arrived, act() ]), blocked ]);
+      .then(msg => Promise.reject(new NotAtClient(msg.text())), () => new Promise<never>(() => undefined));
+    try {
+      await Promise.race([ Promise.all([ arrived, act() ]), blocked ]);
+    } catch (err) {
+      if (err instanceof NotAtClient) throw err;
+      throw new NotAtClient(`it shows ${page.url()}`, { cause: err });
+    }
     await page.getByRole('heading', { name: 'Back at the client' }).waitFor();
     const reached = new URL(page.url());
     assert.equal(callbacks.length, 1, 'the client got one authorization response');
@@ -191,7 +209,7 @@ describe('[GET /oauth/authorize] a standard client (openid-client 6) in Chromium
     assert.deepEqual(await currentUser(config, tokens.access_token), { status: 401, error: 'invalid_token' }, 'the old access token was rotated out');
   });
 
-  it('should ask the user for a confidential client (HTTP Basic), and on Allow give it a code that it exchanges', async () => {
+  it('should ask the user for a confidential client (HTTP Basic), on Allow give it a code that it exchanges, and not ask again', async () => {
     const config = await discover(CONFIDENTIAL_CLIENT, oidc.ClientSecretBasic(CLIENT.secret));
     const request = await authorizationRequest(config);
 
@@ -211,6 +229,12 @@ describe('[GET /oauth/authorize] a standard client (openid-client 6) in Chromium
     assert.ok(tokens.refresh_token);
     const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token);
     assert.deepEqual(await currentUser(config, refreshed.access_token), { status: 200, username: USER.username });
+
+    // The next time, signed in and with these scopes approved, Chromium goes straight back to the client.
+    const again = await authorizationRequest(config);
+    const second = await untilCallback(async () => { await page.goto(again.url.href); });
+    const more = await oidc.authorizationCodeGrant(config, second, { pkceCodeVerifier: again.pkceCodeVerifier, expectedState: again.expectedState });
+    assert.deepEqual(await currentUser(config, more.access_token), { status: 200, username: USER.username });
   });
 
   it('should send access_denied with state and iss to the client when the user clicks Deny, and no code', async () => {
@@ -231,6 +255,24 @@ describe('[GET /oauth/authorize] a standard client (openid-client 6) in Chromium
       oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: request.pkceCodeVerifier, expectedState: request.expectedState }),
       (err: unknown) => err instanceof oidc.AuthorizationResponseError && err.error === 'access_denied',
     );
+  });
+
+  it('should go on to the client after a wrong password and then the right one', async () => {
+    const config = await discover(PUBLIC_CLIENT, oidc.None());
+    const request = await authorizationRequest(config);
+
+    await openLoginPage(request);
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Wrong username or password.' }).waitFor();
+    assert.equal(await page.getByLabel('Username').inputValue(), USER.username, 'the username is kept');
+    await page.getByLabel('Password').fill(USER.password);
+    const callback = await untilCallback(clickButton('Sign in'));
+
+    const tokens = await oidc.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: request.pkceCodeVerifier, expectedState: request.expectedState,
+    });
+    assert.deepEqual(await currentUser(config, tokens.access_token), { status: 200, username: USER.username });
   });
 
   it('should work with JavaScript turned off: the login and consent pages are plain forms', async () => {
