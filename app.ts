@@ -6,9 +6,11 @@ import { hasDemoData } from './config/demo';
 import { migrate } from './app/infra/migrator';
 import { drainServer } from './app/infra/shutdown';
 import { prepareSessions } from './app/infra/dbSession';
+import { RevocationFeed } from './app/infra/revocationFeed';
 
 export default class AppBootHook implements IBoot {
   private server?: Server;
+  private feed?: RevocationFeed;
 
   constructor(private readonly app: Application) {
     // egg-cluster hands each worker its HTTP server; `npm stop` (SIGTERM) then closes the app.
@@ -47,8 +49,18 @@ export default class AppBootHook implements IBoot {
     prepareSessions(this.app.mysql);
   }
 
+  /** The worker's token cache follows revocations made by every other worker and host. */
+  async didReady() {
+    const { app } = this;
+    const { tokenCache, revocations } = app.container;
+    if (!tokenCache) return;
+    this.feed = new RevocationFeed(revocations, tokenCache, app.config.oauth.revocationFeed, app.coreLogger);
+    this.feed.start();
+  }
+
   /** Graceful shutdown: requests in flight are answered before the worker (and its pool) goes. */
   async beforeClose() {
+    this.feed?.stop();
     if (this.server) await drainServer(this.server, this.app.config.oauth.shutdownTimeoutMs);
   }
 

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Context, EggAppConfig, EggAppInfo, PowerPartial } from 'egg';
 import { DEMO_CLIENT, DEMO_CODE_CLIENT } from './demo';
 import type { ThrottleConfig } from '../app/core/throttle';
+import type { RevocationFeedOptions } from '../app/infra/revocationFeed';
 import type { TokenCacheOptions } from '../app/infra/tokenCache';
 import { type Argon2Options, OWASP_ARGON2ID } from '../app/core/password';
 import { BROWSER_PAGES } from '../app/oauth/endpoints';
@@ -46,6 +47,8 @@ export interface BizConfig {
     };
     /** Per-worker cache of Bearer lookups; see the README's Performance section. */
     tokenCache: TokenCacheOptions;
+    /** How each worker follows revocations made elsewhere (infra/revocationFeed). */
+    revocationFeed: RevocationFeedOptions;
     /** Verified client secrets remembered per worker (keyed by the stored hash), so argon2 runs once per secret. */
     clientSecretCacheSize: number;
   };
@@ -224,7 +227,10 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
       },
       shutdownTimeoutMs: 4000,
       session: { idleSeconds: 30 * 60, absoluteSeconds: SESSION_ABSOLUTE_SECONDS },
-      tokenCache: { ttlMs: Number(process.env.OAUTH_TOKEN_CACHE_MS ?? 1000), max: 10000 },
+      // Entries end at their token's expiry, 15 min at the latest: revocations reach every worker through
+      // the revocation feed within its poll (100 ms), so the cache need not forget to stay correct.
+      tokenCache: { ttlMs: Number(process.env.OAUTH_TOKEN_CACHE_MS ?? 15 * 60 * 1000), max: 10000 },
+      revocationFeed: { pollMs: 100, windowSeconds: 2 },
       clientSecretCacheSize: 1000,
     },
     frontend: frontendClient(appInfo.env),

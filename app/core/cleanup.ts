@@ -16,6 +16,7 @@ export interface CleanupReport {
   throttleCounters: number;
   knownAddresses: number;
   expiredCodes: number;
+  revocations: number;
 }
 
 /**
@@ -23,6 +24,9 @@ export interface CleanupReport {
  * time still revokes the tokens issued from it.
  */
 const CODE_RETENTION_MS = 24 * 3600 * 1000;
+
+/** The revocation feed is read a few seconds back; an hour is far beyond any reader's window. */
+const REVOCATION_RETENTION_MS = 3600 * 1000;
 
 /** Throttle counters older than this (longer than any throttle window) and blocking nothing are deleted. */
 const THROTTLE_COUNTER_AGE_MS = 24 * 3600 * 1000;
@@ -46,10 +50,10 @@ async function drain(step: () => Promise<CleanupBatch>, batchSize: number): Prom
  * batches of `batchSize` rows that lock the rows they delete, not the live ones. One process at a time
  * cleans a database up, across workers and hosts; returns null when another is at it.
  */
-export async function cleanupTokens({ locks, tokens, grants, throttle, codes }: Container, options: CleanupOptions, now = new Date()): Promise<CleanupReport | null> {
+export async function cleanupTokens({ locks, tokens, grants, throttle, codes, revocations }: Container, options: CleanupOptions, now = new Date()): Promise<CleanupReport | null> {
   return locks.withLock(CLEANUP_LOCK, async () => {
     const { batchSize } = options;
-    const report: CleanupReport = { expiredTokens: 0, revokedGrants: 0, emptyGrants: 0, throttleCounters: 0, knownAddresses: 0, expiredCodes: 0 };
+    const report: CleanupReport = { expiredTokens: 0, revokedGrants: 0, emptyGrants: 0, throttleCounters: 0, knownAddresses: 0, expiredCodes: 0, revocations: 0 };
     await drain(async () => {
       const batch = await tokens.removeExpiredTokens(now, batchSize);
       report.expiredTokens += batch.removed;
@@ -73,6 +77,12 @@ export async function cleanupTokens({ locks, tokens, grants, throttle, codes }: 
       const batch = await codes.removeExpiredCodes(codesBefore, batchSize);
       report.expiredCodes += batch.removed;
       report.emptyGrants += batch.emptyGrants;
+      return batch;
+    }, batchSize);
+    const revokedBefore = new Date(now.getTime() - REVOCATION_RETENTION_MS);
+    await drain(async () => {
+      const batch = await revocations.removeRevocations(revokedBefore, batchSize);
+      report.revocations += batch.removed;
       return batch;
     }, batchSize);
     const knownSince = new Date(now.getTime() - options.knownAddressSeconds * 1000);

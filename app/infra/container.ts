@@ -6,7 +6,8 @@ import { GrantRepository } from '../repository/GrantRepository';
 import { HealthRepository } from '../repository/HealthRepository';
 import { LockRepository } from '../repository/LockRepository';
 import { ThrottleRepository } from '../repository/ThrottleRepository';
-import { type TokenRecord, TokenRepository } from '../repository/TokenRepository';
+import { type TokenRecord, TokenRepository, revocationTagsOf } from '../repository/TokenRepository';
+import { RevocationRepository } from '../repository/RevocationRepository';
 import { UserRepository } from '../repository/UserRepository';
 import { Accounts } from '../core/accounts';
 import { Credentials } from '../core/credentials';
@@ -21,6 +22,9 @@ export interface Container {
   tokens: TokenRepository;
   throttle: ThrottleRepository;
   locks: LockRepository;
+  revocations: RevocationRepository;
+  /** The worker's Bearer cache (absent in the command line). */
+  tokenCache?: TokenCache<TokenRecord>;
   health: HealthRepository;
   codes: AuthorizationCodeRepository;
   consents: ConsentRepository;
@@ -39,7 +43,7 @@ export interface ContainerOptions {
 }
 
 export function createContainer(db: RDSClient, { argon2, tokenCache, production = false, clientSecretCacheSize = 0 }: ContainerOptions): Container {
-  const cache = tokenCache ? new TokenCache<TokenRecord>(tokenCache) : undefined;
+  const cache = tokenCache ? new TokenCache<TokenRecord>(tokenCache, revocationTagsOf) : undefined;
   const users = new UserRepository(db);
   const clients = new ClientRepository(db);
   const grants = new GrantRepository(db, cache);
@@ -51,6 +55,8 @@ export function createContainer(db: RDSClient, { argon2, tokenCache, production 
     tokens: new TokenRepository(db, cache),
     throttle: new ThrottleRepository(db),
     locks: new LockRepository(db),
+    revocations: new RevocationRepository(db),
+    tokenCache: cache,
     health: new HealthRepository(db),
     codes: new AuthorizationCodeRepository(db),
     consents: new ConsentRepository(db),

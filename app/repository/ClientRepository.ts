@@ -1,5 +1,6 @@
 import type { RDSClient } from '@eggjs/rds';
 import { splitList } from './columns';
+import { RevocationRepository } from './RevocationRepository';
 
 export interface OAuthClient {
   id: number;
@@ -105,7 +106,13 @@ export class ClientRepository {
 
   /** Deletes the client and, by foreign key cascade, every token issued to it. False when absent. */
   async removeClient(clientId: string): Promise<boolean> {
-    const result = await this.db.query('DELETE FROM oauth_clients WHERE client_id = ?', [ clientId ]);
-    return result.affectedRows === 1;
+    return this.db.beginTransactionScope(async conn => {
+      const [ client ]: Array<{ id: number }> = await conn.query('SELECT id FROM oauth_clients WHERE client_id = ? FOR UPDATE', [ clientId ]);
+      if (!client) return false;
+      await conn.query('DELETE FROM oauth_clients WHERE id = ?', [ client.id ]);
+      // Its tokens are gone with it: every worker's token cache must forget them too.
+      await RevocationRepository.saveRevocation(conn, 'client', client.id);
+      return true;
+    });
   }
 }

@@ -2,6 +2,7 @@ import type { RDSClient } from '@eggjs/rds';
 import type { TokenCache } from '../infra/tokenCache';
 import type { TokenRecord } from './TokenRepository';
 import type { CleanupBatch } from './cleanupBatch';
+import { type RevocationKind, RevocationRepository, revocationTag } from './RevocationRepository';
 
 /** Why a grant stopped working; stored in oauth_grants.revoke_reason. */
 export type RevokeReason = 'logout' | 'reuse' | 'code_reuse' | 'password_change' | 'user_disabled' | 'client_disabled' | 'admin';
@@ -20,32 +21,34 @@ export class GrantRepository {
 
   /** Revokes one grant: every token of it stops working. False when it was already revoked. */
   async revokeGrant(grantId: string, reason: RevokeReason, now: Date): Promise<boolean> {
-    const result = await this.db.query(
-      'UPDATE oauth_grants SET revoked_at = ?, revoke_reason = ? WHERE id = ? AND revoked_at IS NULL',
-      [ now, reason, grantId ],
-    );
-    this.cache?.drop(record => record.grantId === grantId);
-    return result.affectedRows === 1;
+    return await this.revoke('grant', grantId, 'id = ?', reason, now) === 1;
   }
 
   /** Revokes every live grant of a user; returns how many. */
   async revokeGrantsOfUser(userId: number, reason: RevokeReason, now: Date): Promise<number> {
-    const result = await this.db.query(
-      'UPDATE oauth_grants SET revoked_at = ?, revoke_reason = ? WHERE user_id = ? AND revoked_at IS NULL',
-      [ now, reason, userId ],
-    );
-    this.cache?.drop(record => record.user?.id === userId);
-    return result.affectedRows;
+    return this.revoke('user', userId, 'user_id = ?', reason, now);
   }
 
   /** Revokes every live grant of a client (oauth_clients.id); returns how many. */
   async revokeGrantsOfClient(clientPk: number, reason: RevokeReason, now: Date): Promise<number> {
-    const result = await this.db.query(
-      'UPDATE oauth_grants SET revoked_at = ?, revoke_reason = ? WHERE client_id = ? AND revoked_at IS NULL',
-      [ now, reason, clientPk ],
-    );
-    this.cache?.drop(record => record.client.id === clientPk);
-    return result.affectedRows;
+    return this.revoke('client', clientPk, 'client_id = ?', reason, now);
+  }
+
+  /**
+   * Revokes the live grants the condition selects and, in the same transaction, tells the revocation
+   * feed (every worker's token cache); this worker's cache forgets them once it has committed.
+   */
+  private async revoke(kind: RevocationKind, subject: string | number, condition: string, reason: RevokeReason, now: Date): Promise<number> {
+    const revoked = await this.db.beginTransactionScope(async conn => {
+      const result = await conn.query(
+        `UPDATE oauth_grants SET revoked_at = ?, revoke_reason = ? WHERE ${condition} AND revoked_at IS NULL`,
+        [ now, reason, subject ],
+      );
+      if (result.affectedRows > 0) await RevocationRepository.saveRevocation(conn, kind, subject);
+      return result.affectedRows as number;
+    });
+    if (revoked > 0) this.cache?.drop(revocationTag(kind, subject));
+    return revoked;
   }
 
   async listLiveGrantsOfUser(userId: number, now: Date): Promise<LiveGrant[]> {

@@ -3,6 +3,7 @@ import type { TokenCache } from '../infra/tokenCache';
 import type { CleanupBatch } from './cleanupBatch';
 import type { User } from './UserRepository';
 import { splitList } from './columns';
+import { RevocationRepository, revocationTag } from './RevocationRepository';
 
 export interface NewGrant {
   id: string;
@@ -72,6 +73,13 @@ const SELECT_TOKEN = `
     JOIN oauth_clients c ON c.id = t.client_id
     LEFT JOIN users u ON u.id = t.user_id`;
 
+/** What revokes a cached token: its grant, its user, its client, its own row (see RevocationRepository). */
+export function revocationTagsOf(record: TokenRecord): string[] {
+  const tags = [ revocationTag('grant', record.grantId), revocationTag('token', record.id), revocationTag('client', record.client.id) ];
+  if (record.user) tags.push(revocationTag('user', record.user.id));
+  return tags;
+}
+
 function toRecord(row: TokenRow): TokenRecord {
   return {
     id: Number(row.id),
@@ -130,10 +138,12 @@ export class TokenRepository {
           token.refreshTokenExpiresAt, token.clientId, token.userId, token.scope.join(' '),
         ],
       );
+      // The access token the spent refresh token came with stops working in every worker.
+      if (spends) await RevocationRepository.saveRevocation(conn, 'token', spends.tokenId);
       return true;
     });
     // After the commit: a lookup between a drop and the commit would cache the unspent row again.
-    if (saved && spends) this.cache?.drop(record => record.id === spends.tokenId);
+    if (saved && spends) this.cache?.drop(revocationTag('token', spends.tokenId));
     return saved;
   }
 
@@ -149,7 +159,7 @@ export class TokenRepository {
     // record too old to cache.
     const generation = this.cache.generation;
     const record = await this.queryToken('t.access_token_hash', hash);
-    if (record) this.cache.set(hash, record, generation);
+    if (record) this.cache.set(hash, record, generation, record.accessTokenExpiresAt);
     return record;
   }
 

@@ -151,7 +151,7 @@ describe('[schedule cleanupTokens] token cleanup', () => {
     for (let i = 0; i < 5; i++) await login(app);
     await app.mysql.query('UPDATE oauth_tokens SET access_token_expires_at = ?, refresh_token_expires_at = ?', [ new Date(Date.now() - DAY), new Date(Date.now() - DAY) ]);
     const report = await cleanup({ ...OPTIONS, batchSize: 2 });
-    assert.deepEqual(report, { expiredTokens: 5, revokedGrants: 0, emptyGrants: 5, throttleCounters: 0, knownAddresses: 0, expiredCodes: 0 });
+    assert.deepEqual(report, { expiredTokens: 5, revokedGrants: 0, emptyGrants: 5, throttleCounters: 0, knownAddresses: 0, expiredCodes: 0, revocations: 0 });
     assert.deepEqual(await tokenIds(), []);
   });
 
@@ -194,7 +194,7 @@ describe('[schedule cleanupTokens] token cleanup', () => {
     await expire([ rotatedFirst.id, endedFirst.id, endedNext.id, single.id ]);
 
     const report = await cleanup({ ...OPTIONS, batchSize: 1 });
-    assert.deepEqual(report, { expiredTokens: 4, revokedGrants: 0, emptyGrants: 2, throttleCounters: 0, knownAddresses: 0, expiredCodes: 0 });
+    assert.deepEqual(report, { expiredTokens: 4, revokedGrants: 0, emptyGrants: 2, throttleCounters: 0, knownAddresses: 0, expiredCodes: 0, revocations: 0 });
     assert.deepEqual(await tokenIds(), [ rotatedNext.id, live.id ]);
     assert.deepEqual(await grantIds(), [ rotatedNext.grantId, live.grantId ].sort());
   });
@@ -240,7 +240,7 @@ describe('[schedule cleanupTokens] token cleanup', () => {
         await holder.rollback();
         await Promise.allSettled([ running ]);
       }
-      assert.deepEqual(await running, { expiredTokens: 1, revokedGrants: 0, emptyGrants: 1, throttleCounters: 0, knownAddresses: 0, expiredCodes: 0 });
+      assert.deepEqual(await running, { expiredTokens: 1, revokedGrants: 0, emptyGrants: 1, throttleCounters: 0, knownAddresses: 0, expiredCodes: 0, revocations: 0 });
     });
 
     it('should not wait for a login in progress', async () => {
@@ -257,7 +257,7 @@ describe('[schedule cleanupTokens] token cleanup', () => {
            VALUES (?, ?, ?, ?)`,
           [ grantId, hashToken(generateToken()), new Date(Date.now() + 3600 * 1000), client.id ],
         );
-        assert.deepEqual(await promptly(cleanup(), 'the cleanup'), { expiredTokens: 1, revokedGrants: 0, emptyGrants: 1, throttleCounters: 0, knownAddresses: 0, expiredCodes: 0 });
+        assert.deepEqual(await promptly(cleanup(), 'the cleanup'), { expiredTokens: 1, revokedGrants: 0, emptyGrants: 1, throttleCounters: 0, knownAddresses: 0, expiredCodes: 0, revocations: 0 });
       } finally {
         await pending.rollback();
       }
@@ -273,7 +273,7 @@ describe('[schedule cleanupTokens] token cleanup', () => {
       const attempt = await app.mysql.beginTransaction();
       try {
         await attempt.query('SELECT failures FROM auth_throttle WHERE throttle_key = ? FOR UPDATE', [ 'a'.repeat(64) ]);
-        assert.deepEqual(await promptly(cleanup(), 'the cleanup'), { expiredTokens: 0, revokedGrants: 0, emptyGrants: 0, throttleCounters: 1, knownAddresses: 0, expiredCodes: 0 });
+        assert.deepEqual(await promptly(cleanup(), 'the cleanup'), { expiredTokens: 0, revokedGrants: 0, emptyGrants: 0, throttleCounters: 1, knownAddresses: 0, expiredCodes: 0, revocations: 0 });
       } finally {
         await attempt.rollback();
       }
