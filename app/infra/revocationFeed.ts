@@ -31,7 +31,7 @@ export class RevocationFeed {
   private timer?: NodeJS.Timeout;
   private stopped = false;
   /** Revocation id → when it was applied (ms), kept as long as the window can return it. */
-  private readonly applied = new Map<number, number>();
+  private readonly applied = new Map<string, number>();
   private lastRead = Date.now();
   private failing = false;
 

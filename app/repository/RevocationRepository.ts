@@ -26,18 +26,22 @@ export class RevocationRepository {
 
   /**
    * The revocations written in the last `seconds` by the database's clock (the clock that set their
-   * created_at), and that clock's time now.
+   * created_at), each with an id that names it once, and that clock's time now.
    */
-  async listRecentRevocations(seconds: number): Promise<{ now: Date; tags: Array<{ id: number; tag: string }> }> {
-    const rows: Array<{ now: Date; id: number | null; kind: RevocationKind | null; subject: string | null }> = await this.db.query(
-      `SELECT NOW(3) AS now, r.id, r.kind, r.subject
+  async listRecentRevocations(seconds: number): Promise<{ now: Date; tags: Array<{ id: string; tag: string }> }> {
+    const rows: Array<{ now: Date; id: number | null; created_at: Date | null; kind: RevocationKind | null; subject: string | null }> = await this.db.query(
+      `SELECT NOW(3) AS now, r.id, r.created_at, r.kind, r.subject
          FROM (SELECT 1) AS one
          LEFT JOIN oauth_revocations r FORCE INDEX (idx_created_at) ON r.created_at >= NOW(3) - INTERVAL ? MICROSECOND`,
       [ Math.round(seconds * 1e6) ],
     );
     return {
       now: rows[0].now,
-      tags: rows.filter(row => row.id !== null).map(row => ({ id: Number(row.id), tag: revocationTag(row.kind as RevocationKind, row.subject as string) })),
+      // The id with its time: an id alone may come again (a table emptied and refilled).
+      tags: rows.filter(row => row.id !== null).map(row => ({
+        id: `${row.id}@${(row.created_at as Date).getTime()}`,
+        tag: revocationTag(row.kind as RevocationKind, row.subject as string),
+      })),
     };
   }
 
