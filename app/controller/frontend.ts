@@ -12,6 +12,8 @@ export default class FrontendController extends Controller {
     const { ctx, app } = this;
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-cache');
+    // The code flow returns here with ?code=… in the URL until the script takes it out: no Referer carries it.
+    ctx.set('Referrer-Policy', 'no-referrer');
     ctx.body = await readFile(path.join(app.baseDir, 'app/view/index.html'));
   }
 

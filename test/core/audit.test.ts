@@ -119,6 +119,7 @@ describe('response hygiene', () => {
     assert.equal(res.headers.pragma, 'no-cache');
     assert.equal(res.headers['x-content-type-options'], 'nosniff');
     assert.equal(res.headers['x-frame-options'], 'SAMEORIGIN');
+    assert.equal((await app.httpRequest().get('/')).headers['referrer-policy'], 'no-referrer', 'the code flow\'s ?code= never leaves in a Referer');
     const introspection = await clientPost(app, '/oauth/introspect', { token: res.body.access_token });
     assert.equal(introspection.headers['cache-control'], 'no-store');
     const failed = await tokenRequest(app, { grant_type: 'password', username: USER.username, password: 'nope' });
