@@ -34,63 +34,38 @@ const THROTTLE_COUNTER_AGE_MS = 24 * 3600 * 1000;
 /** The named lock of one database's cleanup (LockRepository adds the database's name). */
 export const CLEANUP_LOCK = 'oauth2_cleanup';
 
-/** Calls `step` until a batch finds less than a full batch to delete. */
-async function drain(step: () => Promise<CleanupBatch>, batchSize: number): Promise<void> {
-  for (;;) {
-    const { matched } = await step();
-    if (matched < batchSize) return;
-  }
-}
+/** A removal of dead rows, and the report's count it adds to. */
+type Step = [ Exclude<keyof CleanupReport, 'emptyGrants'>, (limit: number) => Promise<CleanupBatch & { emptyGrants?: number }> ];
 
 /**
  * Deletes tokens whose access and refresh lifetimes have both passed with the grants this leaves empty,
  * revoked grants (with their tokens) once the retention period is over, authorization codes a day
- * after they expired (with the grants of those never exchanged), stale throttle counters and
- * addresses no longer known, in
- * batches of `batchSize` rows that lock the rows they delete, not the live ones. One process at a time
- * cleans a database up, across workers and hosts; returns null when another is at it.
+ * after they expired (with the grants of those never exchanged), old revocation-feed entries, stale
+ * throttle counters and addresses no longer known, in batches of `batchSize` rows that lock the rows
+ * they delete, not the live ones. One process at a time cleans a database up, across workers and
+ * hosts; returns null when another is at it.
  */
 export async function cleanupTokens({ locks, tokens, grants, throttle, codes, revocations }: Container, options: CleanupOptions, now = new Date()): Promise<CleanupReport | null> {
+  const before = (ms: number) => new Date(now.getTime() - ms);
+  const steps: Step[] = [
+    [ 'expiredTokens', limit => tokens.removeExpiredTokens(now, limit) ],
+    [ 'revokedGrants', limit => grants.removeRevokedGrants(before(options.revokedRetention * 1000), limit) ],
+    [ 'throttleCounters', limit => throttle.removeStaleCounters(before(THROTTLE_COUNTER_AGE_MS), now, limit) ],
+    [ 'expiredCodes', limit => codes.removeExpiredCodes(before(CODE_RETENTION_MS), limit) ],
+    [ 'revocations', limit => revocations.removeRevocations(before(REVOCATION_RETENTION_MS), limit) ],
+    [ 'knownAddresses', limit => throttle.removeKnownAddresses(before(options.knownAddressSeconds * 1000), limit) ],
+  ];
   return locks.withLock(CLEANUP_LOCK, async () => {
-    const { batchSize } = options;
     const report: CleanupReport = { expiredTokens: 0, revokedGrants: 0, emptyGrants: 0, throttleCounters: 0, knownAddresses: 0, expiredCodes: 0, revocations: 0 };
-    await drain(async () => {
-      const batch = await tokens.removeExpiredTokens(now, batchSize);
-      report.expiredTokens += batch.removed;
-      report.emptyGrants += batch.emptyGrants;
-      return batch;
-    }, batchSize);
-    const retainedSince = new Date(now.getTime() - options.revokedRetention * 1000);
-    await drain(async () => {
-      const batch = await grants.removeRevokedGrants(retainedSince, batchSize);
-      report.revokedGrants += batch.removed;
-      return batch;
-    }, batchSize);
-    const staleBefore = new Date(now.getTime() - THROTTLE_COUNTER_AGE_MS);
-    await drain(async () => {
-      const batch = await throttle.removeStaleCounters(staleBefore, now, batchSize);
-      report.throttleCounters += batch.removed;
-      return batch;
-    }, batchSize);
-    const codesBefore = new Date(now.getTime() - CODE_RETENTION_MS);
-    await drain(async () => {
-      const batch = await codes.removeExpiredCodes(codesBefore, batchSize);
-      report.expiredCodes += batch.removed;
-      report.emptyGrants += batch.emptyGrants;
-      return batch;
-    }, batchSize);
-    const revokedBefore = new Date(now.getTime() - REVOCATION_RETENTION_MS);
-    await drain(async () => {
-      const batch = await revocations.removeRevocations(revokedBefore, batchSize);
-      report.revocations += batch.removed;
-      return batch;
-    }, batchSize);
-    const knownSince = new Date(now.getTime() - options.knownAddressSeconds * 1000);
-    await drain(async () => {
-      const batch = await throttle.removeKnownAddresses(knownSince, batchSize);
-      report.knownAddresses += batch.removed;
-      return batch;
-    }, batchSize);
+    for (const [ count, remove ] of steps) {
+      // Until a batch finds less than a full batch to delete.
+      for (;;) {
+        const batch = await remove(options.batchSize);
+        report[count] += batch.removed;
+        report.emptyGrants += batch.emptyGrants ?? 0;
+        if (batch.matched < options.batchSize) break;
+      }
+    }
     return report;
   });
 }
