@@ -9,7 +9,7 @@ const VALUE_IN_MESSAGE = /((?:entry|value:?|value for column) )'(?:[^'\\]|\\.)*'
  * prints every property of an error, and some messages quote the offending value ("Duplicate entry
  * 'alice' for key …"). The SQL template stays in the stack (@eggjs/rds appends it, without values).
  */
-export function redactDatabaseError(err: Error & { sql?: string; sqlMessage?: string }): void {
+function redactDatabaseError(err: Error & { sql?: string; sqlMessage?: string }): void {
   delete err.sql;
   if (err.sqlMessage) err.sqlMessage = err.sqlMessage.replace(VALUE_IN_MESSAGE, '$1\'…\'');
   err.message = err.message.replace(VALUE_IN_MESSAGE, '$1\'…\'');

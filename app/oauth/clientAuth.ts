@@ -6,10 +6,8 @@ import type { OAuthClient } from '../repository/ClientRepository';
 import { TooManyRequestsError, invalidClient } from './errors';
 import { formParameters } from './params';
 
-/** How a client proved who it is (RFC 8414 token_endpoint_auth_methods_supported). */
-export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
-
-export type ClientCredentials =
+/** A client's credentials, by how it proves who it is (RFC 8414 token_endpoint_auth_methods_supported). */
+type ClientCredentials =
   | { clientId: string; secret: string; method: 'client_secret_basic' | 'client_secret_post' }
   /** A public client names itself and proves nothing (RFC 6749 §2.1); PKCE or its refresh token does. */
   | { clientId: string; method: 'none' };
@@ -32,7 +30,7 @@ function formDecode(value: string): string {
  * credentials, and ids or secrets that are not VSCHAR (Appendix A.1, A.2), are refused with 401
  * invalid_client before any lookup.
  */
-export function readClientCredentials(ctx: Context, params: Record<string, string>): ClientCredentials {
+function readClientCredentials(ctx: Context, params: Record<string, string>): ClientCredentials {
   const header = ctx.get('authorization');
   let credentials: ClientCredentials | undefined;
   if (/^basic(\s|$)/i.test(header)) {
