@@ -94,7 +94,7 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
   config.keys = process.env.APP_KEYS || `${appInfo.name}_development_only_key`;
 
   // requestId and errorHandler run first of all, ahead of egg's own middleware (app.ts).
-  config.middleware = [ 'bearerScheme' ];
+  config.middleware = [ 'contentSecurityPolicy', 'bearerScheme' ];
 
   config.logger = {
     dir: logDirectory(appInfo.baseDir, appInfo.name),
@@ -161,19 +161,19 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
       match: (ctx: { path: string }) => BROWSER_PAGES.includes(ctx.path),
       useSession: true,
     },
-    // On every response of our routes (the page at /, and JSON, where it costs nothing). Scripts,
-    // styles and fetches only from this origin: no inline script, no eval, no other host. No
-    // `script-src`: egg-security would append a per-request nonce to it, which this page never needs;
-    // scripts fall back to default-src.
-    csp: {
-      enable: true,
-      policy: {
-        'default-src': "'self'",
-        'object-src': "'none'",
-        'base-uri': "'none'",
-        'form-action': "'self'",
-        'frame-ancestors': "'none'",
-      },
+    // Our own contentSecurityPolicy middleware sends it (egg-security's parses every User-Agent).
+    csp: { enable: false },
+  };
+
+  // On every response of our routes (the page at /, and JSON, where it costs nothing). Scripts,
+  // styles and fetches only from this origin: no inline script, no eval, no other host.
+  config.contentSecurityPolicy = {
+    policy: {
+      'default-src': "'self'",
+      'object-src': "'none'",
+      'base-uri': "'none'",
+      'form-action': "'self'",
+      'frame-ancestors': "'none'",
     },
   };
 

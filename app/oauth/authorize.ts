@@ -131,8 +131,7 @@ export function errorRedirect(ctx: Context, request: Pick<AuthorizationRequest, 
  * (another origin) needs that origin beside 'self'.
  */
 export function allowFormRedirectTo(ctx: Context, redirectUri: string): void {
-  const { policy } = ctx.app.config.security.csp as { policy: Record<string, string | string[]> };
-  ctx.securityOptions.csp = { policy: { ...policy, 'form-action': [ '\'self\'', new URL(redirectUri).origin ] } };
+  ctx.state.formActionOrigin = new URL(redirectUri).origin;
 }
 
 /** The engine's authenticate handler of the authorize step: the user the browser session signed in. */
