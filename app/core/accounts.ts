@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ClientRepository } from '../repository/ClientRepository';
 import type { GrantRepository, LiveGrant } from '../repository/GrantRepository';
+import { isDuplicateEntry } from '../repository/retry';
 import type { User, UserRepository } from '../repository/UserRepository';
 import { CLIENT_ID_PATTERN, CLIENT_SECRET_PATTERN, MAX_USERNAME_LENGTH } from './credentials';
 import type { PasswordHasher } from './password';
@@ -13,10 +14,6 @@ export const MIN_PASSWORD_LENGTH = 8;
 
 /** A refusal that a caller (CLI, API) shows to the person who asked, as it is. */
 export class AccountError extends Error {}
-
-function isDuplicateEntry(err: unknown): boolean {
-  return (err as { code?: string }).code === 'ER_DUP_ENTRY';
-}
 
 export interface CreateUserInput {
   username: string;
