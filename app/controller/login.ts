@@ -1,11 +1,10 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Controller } from 'egg';
 import { MAX_USERNAME_LENGTH } from '../core/credentials';
 import { isRegisteredRedirectUri } from '../core/redirectUris';
 import { allowFormRedirectTo } from '../oauth/authorize';
 import { endBrowserSession, localPath, startBrowserSession } from '../oauth/browserSession';
 import { TooManyRequestsError } from '../oauth/errors';
-import { authenticateUser } from '../oauth/userAuth';
+import { authenticateUser, failureFloor } from '../oauth/userAuth';
 import { loginPage } from '../view/pages';
 
 /** The one message for an unknown user, a wrong password and a disabled account (as invalid_grant). */
@@ -30,7 +29,7 @@ export default class LoginController extends Controller {
     const returnTo = localPath(body.return_to);
     const username = typeof body.username === 'string' ? body.username : '';
     const password = typeof body.password === 'string' ? body.password : '';
-    const floor = () => sleep(Math.max(0, app.config.oauth.minFailureMs - (Date.now() - started)));
+    const floor = () => failureFloor(ctx, started);
     if (!username || !password || username.length > MAX_USERNAME_LENGTH || password.length > app.config.oauth.limits.maxPasswordLength) {
       await floor();
       await this.render(returnTo, { username, message: LOGIN_FAILED, status: 400 });

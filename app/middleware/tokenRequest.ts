@@ -1,9 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context, EggAppConfig } from 'egg';
 import { InvalidClientError, InvalidGrantError, InvalidRequestError, UnsupportedGrantTypeError } from 'oauth2-server';
 import { MAX_USERNAME_LENGTH } from '../core/credentials';
 import { TooManyRequestsError } from '../oauth/errors';
 import { formParameters } from '../oauth/params';
+import { failureFloor } from '../oauth/userAuth';
 
 /** The failures whose timing could tell an attacker something (which user exists, which hash, a lock). */
 function isCredentialFailure(err: unknown): boolean {
@@ -15,8 +15,7 @@ function isCredentialFailure(err: unknown): boolean {
  * form body without repeated or nested parameters and with no credential in the URL, a username and
  * password of sane length (a megabyte password must not cost a megabyte of hashing), and a grant type
  * this server runs (config.oAuth2Server.grants). Then it times what follows: every failed or
- * throttled answer takes at least `oauth.minFailureMs`, so that its timing tells nothing (unknown
- * user, wrong password, disabled user, bcrypt or argon2 hash, throttled).
+ * throttled answer takes at least `oauth.minFailureMs` (failureFloor).
  */
 export default (_options: unknown, app: { config: EggAppConfig }) => {
   const enabledGrants = new Set<string>(app.config.oAuth2Server.grants);
@@ -37,7 +36,7 @@ export default (_options: unknown, app: { config: EggAppConfig }) => {
     try {
       await next();
     } catch (err) {
-      if (isCredentialFailure(err)) await sleep(Math.max(0, ctx.app.config.oauth.minFailureMs - (Date.now() - started)));
+      if (isCredentialFailure(err)) await failureFloor(ctx, started);
       throw err;
     }
   };

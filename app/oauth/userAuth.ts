@@ -1,7 +1,17 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context } from 'egg';
 import { usernameHash } from '../core/audit';
 import type { User } from '../repository/UserRepository';
 import { TooManyRequestsError } from './errors';
+
+/**
+ * Waits until `oauth.minFailureMs` have passed since `started`: every failed or throttled credential
+ * check takes at least that long, so that its timing tells nothing (unknown user, wrong password,
+ * disabled user, bcrypt or argon2 hash, throttled). The token endpoint and the login page alike.
+ */
+export async function failureFloor(ctx: Context, started: number): Promise<void> {
+  await sleep(Math.max(0, ctx.app.config.oauth.minFailureMs - (Date.now() - started)));
+}
 
 /**
  * The password grant's user check (RFC 6749 §4.3.2), throttled (RFC 6819 §4.4.3.6): the attempt is
