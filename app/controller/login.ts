@@ -1,6 +1,6 @@
 import { Controller } from 'egg';
 import { MAX_USERNAME_LENGTH } from '../core/credentials';
-import { isRegisteredRedirectUri } from '../core/redirectUris';
+import { resolveRedirectUri } from '../core/redirectUris';
 import { allowFormRedirectTo } from '../oauth/authorize';
 import { endBrowserSession, localPath, startBrowserSession } from '../oauth/browserSession';
 import { TooManyRequestsError } from '../oauth/errors';
@@ -81,7 +81,7 @@ export default class LoginController extends Controller {
     const clientId = url.searchParams.get('client_id');
     const client = clientId ? await app.container.clients.findClientByClientId(clientId) : null;
     if (!client) return;
-    const redirectUri = url.searchParams.get('redirect_uri') ?? (client.redirectUris.length === 1 ? client.redirectUris[0] : null);
-    if (redirectUri && isRegisteredRedirectUri(client.redirectUris, redirectUri)) allowFormRedirectTo(ctx, redirectUri);
+    const redirectUri = resolveRedirectUri(client.redirectUris, url.searchParams.get('redirect_uri'));
+    if (redirectUri) allowFormRedirectTo(ctx, redirectUri);
   }
 }

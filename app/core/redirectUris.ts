@@ -45,6 +45,15 @@ export function isRegisteredRedirectUri(registered: string[], requested: string)
   });
 }
 
+/**
+ * The redirect URI of a request: the one it names when that is registered, or, when it names none,
+ * the client's only registered one (RFC 6749 §3.1.2.3: it may be left out only then); else null.
+ */
+export function resolveRedirectUri(registered: string[], requested: string | null | undefined): string | null {
+  if (requested === undefined || requested === null) return registered.length === 1 ? registered[0] : null;
+  return isRegisteredRedirectUri(registered, requested) ? requested : null;
+}
+
 /** Why this cannot be a resource indicator (RFC 8707 §2: an absolute URI without a fragment), or null. */
 export function resourceProblem(uri: string): string | null {
   try {

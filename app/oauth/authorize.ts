@@ -1,6 +1,6 @@
 import type { Context } from 'egg';
 import { InvalidRequestError, InvalidScopeError, OAuthError, UnsupportedResponseTypeError } from 'oauth2-server';
-import { isRegisteredRedirectUri } from '../core/redirectUris';
+import { resolveRedirectUri } from '../core/redirectUris';
 import type { OAuthClient } from '../repository/ClientRepository';
 import { splitList } from '../repository/columns';
 import { InvalidTargetError } from './errors';
@@ -62,15 +62,11 @@ export async function readAuthorizationRequest(ctx: Context): Promise<Authorizat
   if (!client?.enabled || !client.grants.includes('authorization_code')) {
     throw new UnredirectableError('Unknown application', 'The application that sent you here is not known to this server.');
   }
-  let redirectUri = params.redirect_uri;
-  if (redirectUri === undefined) {
-    // RFC 6749 §3.1.2.3: it may be left out only when the client registered one.
-    if (client.redirectUris.length !== 1) {
-      throw new UnredirectableError('Invalid request', 'The application did not say where to send you back (redirect_uri).');
-    }
-    redirectUri = client.redirectUris[0];
-  } else if (!isRegisteredRedirectUri(client.redirectUris, redirectUri)) {
-    throw new UnredirectableError('Invalid request', 'The address the application asked to send you back to is not registered for it.');
+  const redirectUri = resolveRedirectUri(client.redirectUris, params.redirect_uri);
+  if (redirectUri === null) {
+    throw new UnredirectableError('Invalid request', params.redirect_uri === undefined
+      ? 'The application did not say where to send you back (redirect_uri).'
+      : 'The address the application asked to send you back to is not registered for it.');
   }
   const partial = { client, redirectUri, state: params.state, params };
   ctx.state.authorization = partial;

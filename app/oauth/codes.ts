@@ -1,6 +1,7 @@
 import type { Application } from 'egg';
 import type { AuthorizationCode } from 'oauth2-server';
 import { InvalidGrantError } from 'oauth2-server';
+import { resolveRedirectUri } from '../core/redirectUris';
 import { generateGrantId, hashToken } from '../core/token';
 import type { OAuthClient } from '../repository/ClientRepository';
 import type { EngineClient, GrantedPrincipal } from './rotation';
@@ -46,8 +47,7 @@ export class AuthorizationCodes {
       return null;
     }
     // §4.1.3: required when the authorization request had one; a client with one registered URI may leave both out.
-    const expected = redirectUri ?? (client.redirectUris.length === 1 ? client.redirectUris[0] : undefined);
-    if (expected !== record.redirectUri) throw new InvalidGrantError('Invalid grant: `redirect_uri` differs from the authorization request\'s');
+    if (resolveRedirectUri(client.redirectUris, redirectUri) !== record.redirectUri) throw new InvalidGrantError('Invalid grant: `redirect_uri` differs from the authorization request\'s');
     const user = await app.container.users.findUserById(record.userId);
     if (!user?.enabled) return null;
     return {
