@@ -7,6 +7,7 @@ import {
 import { signedInUser } from '../oauth/browserSession';
 import type { AuthorizingUser } from '../oauth/codes';
 import { consentPage, errorPage } from '../view/pages';
+import { logServerError } from './errorHandler';
 
 /**
  * GET and POST /oauth/authorize (RFC 6749 §4.1.1), ahead of the engine's authorize(): reads and
@@ -62,7 +63,7 @@ function answer(ctx: Context, err: unknown): void {
   }
   const request = ctx.state.authorization as AuthorizationRequest | undefined;
   if (!(err instanceof OAuthError) || !request) throw err;
-  if (err.code >= 500) ctx.logger.error((err as { inner?: Error }).inner ?? err);
+  if (err.code >= 500) logServerError(ctx, err);
   ctx.status = 302;
   ctx.set('Location', errorRedirect(ctx, request, err));
   ctx.body = '';

@@ -5,6 +5,11 @@ import { BROWSER_PAGES } from '../oauth/endpoints';
 import { NO_STORE, TooManyRequestsError, isDatabaseUnavailable } from '../oauth/errors';
 import { errorPage } from '../view/pages';
 
+/** A server error in the error log, with its cause: the engine wraps what it did not expect (`inner`). */
+export function logServerError(ctx: Context, err: unknown): void {
+  ctx.logger.error((err as { inner?: Error }).inner ?? err);
+}
+
 function statusOf(err: unknown): number | undefined {
   const status = (err as { status?: number } | null)?.status;
   return typeof status === 'number' && status >= 400 && status < 600 ? status : undefined;
@@ -51,7 +56,7 @@ export function renderError(ctx: Context, err: unknown, { log = true } = {}): vo
     ctx.status = 500;
     ctx.body = { error: 'server_error', error_description: 'The server encountered an unexpected error' };
   }
-  if (log) ctx.logger.error((err as { inner?: Error }).inner ?? err);
+  if (log) logServerError(ctx, err);
 }
 
 /** The same, as a page, for the browser pages (a CSRF refusal on the login form, an outage). */
@@ -67,7 +72,7 @@ function renderPageError(ctx: Context, err: unknown, log: boolean): void {
   }
   ctx.status = isDatabaseUnavailable(err) ? 503 : 500;
   ctx.body = errorPage('Try again later', 'The service cannot answer right now. Try again in a moment.');
-  if (log) ctx.logger.error((err as { inner?: Error }).inner ?? err);
+  if (log) logServerError(ctx, err);
 }
 
 /**
