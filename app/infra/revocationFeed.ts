@@ -57,7 +57,7 @@ export class RevocationFeed {
   async poll(): Promise<void> {
     const windowMs = this.options.windowSeconds * 1000;
     try {
-      const { tags } = await this.revocations.listRecentRevocations(this.options.windowSeconds);
+      const tags = await this.revocations.listRecentRevocations(this.options.windowSeconds);
       const now = Date.now();
       if (now - this.lastRead > windowMs - this.options.pollMs) {
         // Reads stopped long enough for a revocation to have left the window unseen.
@@ -79,11 +79,6 @@ export class RevocationFeed {
       this.failing = true;
       if (Date.now() - this.lastRead > windowMs - this.options.pollMs) this.cache.clear();
     }
-  }
-
-  /** Milliseconds since the last successful read (the feed's lag, for metrics and tests). */
-  get lagMs(): number {
-    return Date.now() - this.lastRead;
   }
 
   private schedule(): void {

@@ -41,10 +41,6 @@ export class TokenCache<TokenRecord extends object> {
     return this.#generation;
   }
 
-  get size(): number {
-    return this.cache?.size ?? 0;
-  }
-
   /**
    * Caches a record read while the cache was at `generation`, until `expiresAt` at the latest. A
    * revocation that committed and dropped entries while the read was in flight may have happened

@@ -26,23 +26,16 @@ export class RevocationRepository {
 
   /**
    * The revocations written in the last `seconds` by the database's clock (the clock that set their
-   * created_at), each with an id that names it once, and that clock's time now.
+   * created_at), each with an id that names it once.
    */
-  async listRecentRevocations(seconds: number): Promise<{ now: Date; tags: Array<{ id: string; tag: string }> }> {
-    const rows: Array<{ now: Date; id: number | null; created_at: Date | null; kind: RevocationKind | null; subject: string | null }> = await this.db.query(
-      `SELECT NOW(3) AS now, r.id, r.created_at, r.kind, r.subject
-         FROM (SELECT 1) AS one
-         LEFT JOIN oauth_revocations r FORCE INDEX (idx_created_at) ON r.created_at >= NOW(3) - INTERVAL ? MICROSECOND`,
+  async listRecentRevocations(seconds: number): Promise<Array<{ id: string; tag: string }>> {
+    const rows: Array<{ id: number; created_at: Date; kind: RevocationKind; subject: string }> = await this.db.query(
+      `SELECT id, created_at, kind, subject FROM oauth_revocations FORCE INDEX (idx_created_at)
+        WHERE created_at >= NOW(3) - INTERVAL ? MICROSECOND`,
       [ Math.round(seconds * 1e6) ],
     );
-    return {
-      now: rows[0].now,
-      // The id with its time: an id alone may come again (a table emptied and refilled).
-      tags: rows.filter(row => row.id !== null).map(row => ({
-        id: `${row.id}@${(row.created_at as Date).getTime()}`,
-        tag: revocationTag(row.kind as RevocationKind, row.subject as string),
-      })),
-    };
+    // The id with its time: an id alone may come again (a table emptied and refilled).
+    return rows.map(row => ({ id: `${row.id}@${row.created_at.getTime()}`, tag: revocationTag(row.kind, row.subject) }));
   }
 
   /** Deletes up to `limit` revocations written before `before` (see CleanupBatch). */
