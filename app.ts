@@ -7,10 +7,13 @@ import { migrate } from './app/infra/migrator';
 import { drainServer } from './app/infra/shutdown';
 import { prepareSessions } from './app/infra/dbSession';
 import { RevocationFeed } from './app/infra/revocationFeed';
+import { type SigningKeyRefresh, loadSigningKeys } from './app/infra/signingKeyRefresh';
+import { addBearerOptions } from './app/oauth/bearer';
 
 export default class AppBootHook implements IBoot {
   private server?: Server;
   private feed?: RevocationFeed;
+  private keyRefresh?: SigningKeyRefresh;
 
   constructor(private readonly app: Application) {
     // egg-cluster hands each worker its HTTP server; `npm stop` (SIGTERM) then closes the app.
@@ -47,12 +50,18 @@ export default class AppBootHook implements IBoot {
 
   configDidLoad() {
     prepareSessions(this.app.mysql);
+    // egg-oauth2-server's boot (a plugin's, so before ours) made app.oAuth2Server; the router loads later.
+    addBearerOptions(this.app);
   }
 
-  /** The worker's token cache follows revocations made by every other worker and host. */
+  /**
+   * The worker's token cache follows revocations made by every other worker and host; its signing keys
+   * follow rotations.
+   */
   async didReady() {
     const { app } = this;
     const { tokenCache, revocations } = app.container;
+    this.keyRefresh?.start();
     if (!tokenCache) return;
     this.feed = new RevocationFeed(revocations, tokenCache, app.config.oauth.revocationFeed, app.coreLogger);
     this.feed.start();
@@ -61,6 +70,7 @@ export default class AppBootHook implements IBoot {
   /** Graceful shutdown: requests in flight are answered before the worker (and its pool) goes. */
   async beforeClose() {
     this.feed?.stop();
+    this.keyRefresh?.stop();
     if (this.server) await drainServer(this.server, this.app.config.oauth.shutdownTimeoutMs);
   }
 
@@ -73,6 +83,8 @@ export default class AppBootHook implements IBoot {
       throw new Error(`cannot migrate MySQL database ${db?.database} at ${db?.host}:${db?.port} (check MYSQL_* settings): ${(err as Error).message}`);
     }
     await app.container.credentials.warmUp();
+    const { signingKeys, clients } = app.container;
+    this.keyRefresh = await loadSigningKeys(signingKeys, clients, app.config.oauth.jwt, app.coreLogger);
     if (hasDemoData(app.config.env)) {
       const created = await loadDemoData(app.container);
       if (created.length > 0) app.coreLogger.info('[demo] created %s', created.join(', '));

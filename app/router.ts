@@ -19,6 +19,7 @@ export default (app: Application) => {
   router.get('/oauth/check_token', clientAuth, controller.checkToken.check);
   router.post('/oauth/check_token', clientAuth, controller.checkToken.check);
   router.get('/.well-known/oauth-authorization-server', controller.metadata.show);
+  router.get('/.well-known/jwks.json', controller.metadata.jwks);
 
   // RFC 6749 §4.1 with PKCE: the browser signs in on our own pages (a session cookie, CSRF tokens).
   const authorize = [ middleware.authorizeRequest(), oAuth2Server.authorize({ authenticateHandler: sessionUser }), controller.authorize.redirect ];

@@ -7,6 +7,7 @@ import type { TokenCacheOptions } from '../app/infra/tokenCache';
 import { type Argon2Options, OWASP_ARGON2ID } from '../app/core/password';
 import { BROWSER_PAGES } from '../app/oauth/endpoints';
 import { databaseSettings } from './database';
+import { type JwtConfig, jwtSettings } from './signing';
 import { logDirectory } from './logDir';
 
 /** Settings of this application, beside egg's and its plugins'. */
@@ -51,6 +52,8 @@ export interface BizConfig {
     revocationFeed: RevocationFeedOptions;
     /** Verified client secrets remembered per worker (keyed by the stored hash), so argon2 runs once per secret. */
     clientSecretCacheSize: number;
+    /** JWT access tokens and their signing keys (JWT_* variables). */
+    jwt: JwtConfig;
   };
   /**
    * The clients of the browser page at / (handed to it by GET /frontend/config.json). Both empty = the
@@ -232,6 +235,7 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
       tokenCache: { ttlMs: Number(process.env.OAUTH_TOKEN_CACHE_MS ?? 15 * 60 * 1000), max: 10000 },
       revocationFeed: { pollMs: 100, windowSeconds: 2 },
       clientSecretCacheSize: 1000,
+      jwt: jwtSettings(appInfo.env),
     },
     frontend: frontendClient(appInfo.env),
   };

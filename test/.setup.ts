@@ -1,6 +1,6 @@
 import { app } from 'egg-mock/bootstrap';
 
-const TABLES = [ 'oauth_authorization_codes', 'oauth_consents', 'oauth_tokens', 'oauth_grants', 'oauth_clients', 'users', 'auth_throttle', 'auth_known_addresses', 'oauth_revocations' ];
+const TABLES = [ 'oauth_authorization_codes', 'oauth_consents', 'oauth_tokens', 'oauth_grants', 'oauth_clients', 'users', 'auth_throttle', 'auth_known_addresses', 'oauth_revocations', 'oauth_signing_keys' ];
 
 /** Every test starts from empty tables (the schema stays). */
 afterEach(async () => {
@@ -12,4 +12,6 @@ afterEach(async () => {
   } finally {
     conn.release();
   }
+  // The worker forgets the deleted signing keys too: the next JWT makes a new first key.
+  await app.container.signingKeys.refresh(0);
 });

@@ -1,4 +1,6 @@
 import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
 import type { MockApplication } from 'egg-mock';
 import qs from 'qs';
 import type { CreateClientInput, CreateUserInput } from '../app/core/accounts';
@@ -57,4 +59,23 @@ export function clientPost(app: MockApplication, path: string, body: Record<stri
     .set('Content-Type', 'application/x-www-form-urlencoded')
     .send(qs.stringify(body));
   return auth ? req.set('Authorization', auth) : req;
+}
+
+const LAUNCHER = path.join(__dirname, '../app/cli/launch.js');
+
+export interface AdminRun { code: number; stdout: string; stderr: string }
+
+/** The environment of an operator's shell: without the test runner's TypeScript hooks. */
+const SHELL_ENV = Object.fromEntries(Object.entries(process.env).filter(([ name ]) => !/^(TS_NODE_|NODE_OPTIONS$)/.test(name)));
+
+/** `npm run admin -- …` as an operator runs it, against the unittest database. */
+export function admin(...args: string[]): Promise<AdminRun> {
+  return new Promise(resolve => {
+    execFile(process.execPath, [ LAUNCHER, 'admin', ...args ], {
+      env: { ...SHELL_ENV, EGG_SERVER_ENV: 'unittest' },
+      timeout: 30000,
+    }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
 }

@@ -2,6 +2,7 @@
 // typings/config from the sources; what it cannot infer is declared here, by hand.
 import 'egg';
 import type { ServerOptions } from 'oauth2-server';
+import type { BearerOptions } from '../app/oauth/bearer';
 
 declare module 'egg' {
   interface EggAppConfig {
@@ -16,4 +17,9 @@ declare module 'egg' {
       errorHandler(ctx: Context, err: Error, response?: { headers: Record<string, string> }): void;
     };
   }
+}
+
+declare module 'oauth2-server' {
+  /** app.oAuth2Server.authenticate() takes koa-jwt's options too (app/oauth/bearer.ts). */
+  interface AuthenticateOptions extends BearerOptions {}
 }

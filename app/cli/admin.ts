@@ -1,15 +1,24 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { AccountError } from '../core/accounts';
 import { OWASP_ARGON2ID } from '../core/password';
+import { SigningKeyError } from '../core/signingKeys';
 import { createContainer, type Container } from '../infra/container';
 import { splitList } from '../repository/columns';
 import { auditAdminChange } from './audit';
 import { serverEnvironment } from '../../config/database';
+import { jwtSettings } from '../../config/signing';
 import { describeFailure, openDatabase } from './database';
 
 /** `--grants password,refresh_token` or `--scopes "read write"`: commas or spaces. */
 function list(value: string): string[] {
   return splitList(value.replace(/,/g, ' '));
+}
+
+/** Whole seconds, 0 included. */
+function wholeSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected whole seconds');
+  return n;
 }
 
 function seconds(value: string): number {
@@ -23,7 +32,8 @@ function withContainer<T extends unknown[]>(action: (container: Container, ...ar
   return async (...args: T) => {
     const db = await openDatabase();
     try {
-      await action(createContainer(db, { argon2: OWASP_ARGON2ID, production: serverEnvironment() === 'prod' }), ...args);
+      const serverEnv = serverEnvironment();
+      await action(createContainer(db, { argon2: OWASP_ARGON2ID, production: serverEnv === 'prod', jwt: jwtSettings(serverEnv) }), ...args);
     } finally {
       await db.end();
     }
@@ -48,11 +58,16 @@ program.command('client:create')
   .option('--access-ttl <seconds>', 'access token lifetime (default from config: 7200)', seconds)
   .option('--refresh-ttl <seconds>', 'refresh token lifetime (default from config: 5184000)', seconds)
   .option('--resource-server', 'may introspect the tokens of every client, not only its own')
-  .action(withContainer(async ({ accounts }, opts: {
+  .option('--access-token-format <format>', 'opaque (default) or jwt: RFC 9068 JWTs that resource servers verify with the JWKS (default lifetime 900 s)')
+  .option('--audience <uri>', 'aud of the client\'s tokens when a request names no resource (required with jwt)')
+  .action(withContainer(async ({ accounts, signingKeys }, opts: {
     id: string; secret?: string; grants: string[]; scopes?: string[]; defaultScope?: string[];
     redirectUris?: string[]; accessTtl?: number; refreshTtl?: number; resourceServer?: boolean;
-    public?: boolean; skipConsent?: boolean; resources?: string[];
+    public?: boolean; skipConsent?: boolean; resources?: string[]; accessTokenFormat?: string; audience?: string;
   }) => {
+    if (opts.accessTokenFormat === 'jwt' && !signingKeys.canSign) {
+      throw new AccountError('JWT access tokens need JWT_KEKS (the keys that seal the signing keys) in production');
+    }
     const { generatedSecret } = await accounts.createClient({
       clientId: opts.id,
       secret: opts.secret,
@@ -66,6 +81,8 @@ program.command('client:create')
       public: opts.public,
       skipConsent: opts.skipConsent,
       resources: opts.resources,
+      accessTokenFormat: opts.accessTokenFormat,
+      audience: opts.audience,
     });
     auditAdminChange('client:create', { clientId: opts.id });
     console.log(`created client ${opts.id}`);
@@ -92,6 +109,8 @@ program.command('client:list')
         `refresh_ttl=${c.refreshTokenLifetime ?? 'default'}`,
         `redirect_uris=${c.redirectUris.join(',') || '-'}`,
         ...c.resources.length > 0 ? [ `resources=${c.resources.join(',')}` ] : [],
+        `access_token_format=${c.accessTokenFormat}`,
+        ...c.audience ? [ `audience=${c.audience}` ] : [],
         c.enabled ? 'enabled' : 'disabled',
         ...c.secretHash === null ? [ 'public' ] : [],
         ...c.skipConsent ? [ 'skip-consent' ] : [],
@@ -214,7 +233,38 @@ program.command('user:logout')
     console.log(`revoked ${revoked} session(s) of ${opts.username}`);
   }));
 
+program.command('keys:list')
+  .description('list the signing keys of JWT access tokens (never their private halves)')
+  .action(withContainer(async ({ signingKeys }) => {
+    const keys = await signingKeys.list();
+    if (keys.length === 0) {
+      console.log('no signing keys (the first JWT access token makes one)');
+      return;
+    }
+    for (const key of keys) {
+      console.log([
+        key.kid,
+        key.alg,
+        key.state,
+        `created=${key.createdAt.toISOString()}`,
+        `signs_from=${key.activatesAt.toISOString()}`,
+        ...key.retiredAt ? [ `retired=${key.retiredAt.toISOString()}` ] : [],
+        ...key.removeAfter ? [ `removed_after=${key.removeAfter.toISOString()}` ] : [],
+      ].join('\t'));
+    }
+  }));
+
+program.command('keys:rotate')
+  .description('start a key rotation: a new key is published now and signs after the publish delay; the old one stays published until its tokens expire')
+  .option('--publish-delay <seconds>', 'seconds before the new key signs (default JWT_KEY_PUBLISH_DELAY_SECONDS, 900): longer than verifiers cache the key set', wholeSeconds)
+  .action(withContainer(async ({ signingKeys }, opts: { publishDelay?: number }) => {
+    const key = await signingKeys.rotate(new Date(), opts.publishDelay);
+    auditAdminChange('keys:rotate', { kid: key.kid });
+    console.log(`created ${key.alg} key ${key.kid} (${key.state}): signs from ${key.activatesAt.toISOString()}`);
+  }));
+
 program.parseAsync().catch(err => {
-  console.error(err instanceof AccountError ? `error: ${err.message}` : `error: ${describeFailure(err)}`);
+  const known = err instanceof AccountError || err instanceof SigningKeyError;
+  console.error(known ? `error: ${err.message}` : `error: ${describeFailure(err)}`);
   process.exitCode = 1;
 });

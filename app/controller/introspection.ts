@@ -27,6 +27,8 @@ export default class IntrospectionController extends Controller {
       token_type: found.kind === 'access_token' ? 'Bearer' : undefined,
       exp: epochSeconds(expiresAt(found) as Date),
       iat: epochSeconds(record.issuedAt),
+      // RFC 7662 §2.2, RFC 8707: the audience the token was issued for.
+      aud: record.audience ?? undefined,
     };
   }
 }

@@ -15,6 +15,7 @@ export default class MetadataController extends Controller {
       token_endpoint: `${issuer}/oauth/token`,
       revocation_endpoint: `${issuer}/oauth/revoke`,
       introspection_endpoint: `${issuer}/oauth/introspect`,
+      jwks_uri: `${issuer}/.well-known/jwks.json`,
       grant_types_supported: app.config.oAuth2Server.grants,
       response_types_supported: [ 'code' ],
       response_modes_supported: [ 'query' ],
@@ -28,5 +29,17 @@ export default class MetadataController extends Controller {
       introspection_endpoint_auth_methods_supported: authMethods,
       scopes_supported: await app.container.clients.listScopes(),
     };
+  }
+
+  /**
+   * GET /.well-known/jwks.json (RFC 7517 §5): the public halves of the keys that sign JWT access
+   * tokens: the next key (published before it signs), the active one, and retired ones until their
+   * tokens have expired. Read from the database, so every worker and host answers the same set.
+   */
+  async jwks() {
+    const { ctx, app } = this;
+    const { jwksMaxAgeSeconds } = app.config.oauth.jwt;
+    ctx.set('Cache-Control', `public, max-age=${jwksMaxAgeSeconds}`);
+    ctx.body = { keys: await app.container.signingKeys.publicKeys() };
   }
 }

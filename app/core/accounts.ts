@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ClientRepository } from '../repository/ClientRepository';
+import type { AccessTokenFormat, ClientRepository } from '../repository/ClientRepository';
 import type { GrantRepository, LiveGrant } from '../repository/GrantRepository';
 import { isDuplicateEntry } from '../repository/retry';
 import type { User, UserRepository } from '../repository/UserRepository';
@@ -41,6 +41,14 @@ export interface CreateClientInput {
   skipConsent?: boolean;
   /** Resource indicators (RFC 8707) the client may ask tokens for. */
   resources?: string[];
+  /** opaque (the default) or jwt (RFC 9068). */
+  accessTokenFormat?: string;
+  /** The `aud` of its tokens when a request names no resource; required for JWTs. */
+  audience?: string;
+}
+
+function isAccessTokenFormat(value: string): value is AccessTokenFormat {
+  return value === 'opaque' || value === 'jwt';
 }
 
 /** The grants a public client may use: none of them needs a secret (RFC 6749 §2.1, OAuth 2.1 §2.1). */
@@ -143,6 +151,10 @@ export class Accounts {
       }
     }
     this.checkRedirection(input);
+    const accessTokenFormat = input.accessTokenFormat ?? 'opaque';
+    if (!isAccessTokenFormat(accessTokenFormat)) throw new AccountError('access token format must be opaque or jwt');
+    // RFC 9068 §2.2: a JWT access token always names its audience.
+    if (accessTokenFormat === 'jwt' && input.audience === undefined) throw new AccountError('a client of JWT access tokens needs an audience (--audience)');
     if (input.public) {
       if (input.secret !== undefined) throw new AccountError('a public client has no secret');
       const secretGrants = input.grants.filter(grant => !PUBLIC_CLIENT_GRANTS.includes(grant));
@@ -163,6 +175,8 @@ export class Accounts {
         resourceServer: input.resourceServer ?? false,
         skipConsent: input.skipConsent ?? false,
         resources: input.resources ?? [],
+        accessTokenFormat,
+        audience: input.audience ?? null,
       });
       return { id, generatedSecret };
     } catch (err) {
@@ -198,6 +212,8 @@ export class Accounts {
       const problem = resourceProblem(uri);
       if (problem) throw new AccountError(`resource ${uri} ${problem}`);
     }
+    const audienceProblem = input.audience === undefined ? null : resourceProblem(input.audience);
+    if (audienceProblem) throw new AccountError(`audience ${input.audience} ${audienceProblem}`);
   }
 
   private checkPassword(password: string): void {

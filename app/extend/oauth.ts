@@ -10,7 +10,9 @@ import {
   type EngineClient, type GrantedPrincipal, type Principal, RefreshRotation, type SavedToken, type StoredRefreshToken,
   engineClient, principalOf,
 } from '../oauth/rotation';
-import { isUsable } from '../oauth/tokenState';
+import { AccessTokens } from '../oauth/accessTokens';
+import { noteTokenProblem } from '../oauth/bearer';
+import { unusableBecause } from '../oauth/tokenState';
 import { authenticateUser } from '../oauth/userAuth';
 
 /** What authenticate() leaves in ctx.state.oauth.token. */
@@ -30,6 +32,7 @@ export interface AuthenticatedToken extends Token {
 export default (app: Application) => class Model implements PasswordModel, RefreshTokenModel, ClientCredentialsModel, AuthorizationCodeModel {
   private readonly rotation = new RefreshRotation(app);
   private readonly codes = new AuthorizationCodes(app);
+  private readonly accessTokens = new AccessTokens(app);
 
   /**
    * The client that the clientAuth middleware authenticated for this request (RFC 6749 §2.3), or that
@@ -37,13 +40,13 @@ export default (app: Application) => class Model implements PasswordModel, Refre
    */
   async getClient(): Promise<EngineClient | Falsey> {
     const client = app.currentContext?.state.client;
-    return client ? engineClient(client) : null;
+    return client ? engineClient(client, app.config.oauth.jwt.accessTokenLifetime) : null;
   }
 
-  async getUser(username: string, password: string): Promise<Principal | Falsey> {
+  async getUser(username: string, password: string): Promise<GrantedPrincipal | Falsey> {
     const ctx = app.currentContext;
     const user = ctx ? await authenticateUser(ctx, username, password) : null;
-    return user ? { kind: 'user', ...user } : null;
+    return user ? { kind: 'user', ...user, authTime: new Date() } : null;
   }
 
   /** RFC 6749 §4.4: the client acts for itself. */
@@ -65,8 +68,9 @@ export default (app: Application) => class Model implements PasswordModel, Refre
     return scope.every(s => (token.scope ?? []).includes(s));
   }
 
-  async generateAccessToken(): Promise<string> {
-    return generateToken();
+  /** An opaque token, or an RFC 9068 JWT for a client registered for them. */
+  async generateAccessToken(client: EngineClient, user: GrantedPrincipal, scope: string[] | undefined): Promise<string> {
+    return this.accessTokens.generate(client, user, scope);
   }
 
   async generateRefreshToken(): Promise<string> {
@@ -84,7 +88,11 @@ export default (app: Application) => class Model implements PasswordModel, Refre
   /** The Bearer check: the worker's token cache may answer (see the README's Performance section). */
   async getAccessToken(accessToken: string): Promise<AuthenticatedToken | Falsey> {
     const record = await app.container.tokens.findTokenByAccessTokenHash(hashToken(accessToken), { cached: true });
-    if (!record || !isUsable(record)) return null;
+    const problem = record ? unusableBecause(record) : 'unknown token';
+    if (!record || problem) {
+      noteTokenProblem(app.currentContext, problem ?? 'unknown token');
+      return null;
+    }
     return {
       accessToken,
       accessTokenExpiresAt: record.accessTokenExpiresAt,

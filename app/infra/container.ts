@@ -8,10 +8,12 @@ import { LockRepository } from '../repository/LockRepository';
 import { ThrottleRepository } from '../repository/ThrottleRepository';
 import { type TokenRecord, TokenRepository, revocationTagsOf } from '../repository/TokenRepository';
 import { RevocationRepository } from '../repository/RevocationRepository';
+import { SigningKeyRepository } from '../repository/SigningKeyRepository';
 import { UserRepository } from '../repository/UserRepository';
 import { Accounts } from '../core/accounts';
 import { Credentials } from '../core/credentials';
 import { type Argon2Options, PasswordHasher } from '../core/password';
+import { type SigningKeyOptions, SigningKeys } from '../core/signingKeys';
 import { TokenCache, type TokenCacheOptions } from './tokenCache';
 
 /** The repositories and domain objects over one database, one set per process; shared by the app and the command line. */
@@ -30,6 +32,7 @@ export interface Container {
   consents: ConsentRepository;
   credentials: Credentials;
   accounts: Accounts;
+  signingKeys: SigningKeys;
 }
 
 export interface ContainerOptions {
@@ -40,9 +43,11 @@ export interface ContainerOptions {
   production?: boolean;
   /** Verified client secrets remembered per process; 0 = verify every time. */
   clientSecretCacheSize?: number;
+  /** How JWT access tokens are signed (config/signing.ts). */
+  jwt: SigningKeyOptions;
 }
 
-export function createContainer(db: RDSClient, { argon2, tokenCache, production = false, clientSecretCacheSize = 0 }: ContainerOptions): Container {
+export function createContainer(db: RDSClient, { argon2, tokenCache, production = false, clientSecretCacheSize = 0, jwt }: ContainerOptions): Container {
   const cache = tokenCache ? new TokenCache<TokenRecord>(tokenCache, revocationTagsOf) : undefined;
   const users = new UserRepository(db);
   const clients = new ClientRepository(db);
@@ -62,5 +67,6 @@ export function createContainer(db: RDSClient, { argon2, tokenCache, production 
     consents: new ConsentRepository(db),
     credentials: new Credentials(users, clients, hasher, clientSecretCacheSize),
     accounts: new Accounts(users, clients, grants, hasher, production),
+    signingKeys: new SigningKeys(new SigningKeyRepository(db), jwt),
   };
 }

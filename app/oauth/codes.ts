@@ -57,7 +57,7 @@ export class AuthorizationCodes {
       redirectUri: redirectUri ?? '',
       scope: record.scope,
       client: { id: client.clientId, grants: client.grants },
-      user: { kind: 'user', ...user, grantId: record.grantId, authTime: record.authTime },
+      user: { kind: 'user', ...user, grantId: record.grantId, authTime: record.authTime, resource: record.resource },
       codeChallenge: record.codeChallenge ?? undefined,
       codeChallengeMethod: record.codeChallenge ? 'S256' : undefined,
     };

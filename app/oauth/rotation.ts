@@ -1,11 +1,13 @@
 import type { Application } from 'egg';
+import { decodeJwt } from 'jose';
 import type { Client, RefreshToken, Token } from 'oauth2-server';
 import { InvalidGrantError } from 'oauth2-server';
 import { generateGrantId, hashToken } from '../core/token';
-import type { OAuthClient } from '../repository/ClientRepository';
+import type { AccessTokenFormat, OAuthClient } from '../repository/ClientRepository';
 import type { NewToken, TokenRecord } from '../repository/TokenRepository';
 import type { User } from '../repository/UserRepository';
 import { isUsable } from './tokenState';
+import { requestedResource, tokenAudience } from './accessTokens';
 
 /** The client as the engine carries it between model calls: no secret hash. */
 export interface EngineClient extends Client {
@@ -15,6 +17,9 @@ export interface EngineClient extends Client {
   scopes: string[];
   defaultScope: string[] | null;
   accessTokenLifetime?: number;
+  accessTokenFormat: AccessTokenFormat;
+  audience: string | null;
+  resources: string[];
 }
 
 /** Who a token speaks for: a user (password grant), or the client itself (client_credentials). */
@@ -30,6 +35,10 @@ export type GrantedPrincipal = Principal & {
   grantId?: string;
   /** `withinGrace`: already spent moments ago by another request of the same login (two tabs). */
   spends?: { tokenId: number; withinGrace: boolean };
+  /** The resource (RFC 8707) the login named: its tokens' audience unless a request narrows it. */
+  resource?: string | null;
+  /** When the user authenticated (RFC 9068 auth_time). */
+  authTime?: Date;
 };
 
 export interface StoredRefreshToken extends RefreshToken {
@@ -45,7 +54,9 @@ export function principalOf(record: TokenRecord): Principal {
   return record.user ? { kind: 'user', ...record.user } : { kind: 'client', clientId: record.client.clientId };
 }
 
-export function engineClient(client: OAuthClient): EngineClient {
+/** `jwtLifetime`: the access-token lifetime of a JWT client that sets none (config.oauth.jwt). */
+export function engineClient(client: OAuthClient, jwtLifetime: number): EngineClient {
+  const jwt = client.accessTokenFormat === 'jwt';
   return {
     id: client.clientId,
     pk: client.id,
@@ -53,8 +64,11 @@ export function engineClient(client: OAuthClient): EngineClient {
     scopes: client.scopes,
     defaultScope: client.defaultScope,
     redirectUris: client.redirectUris,
-    accessTokenLifetime: client.accessTokenLifetime ?? undefined,
+    accessTokenLifetime: client.accessTokenLifetime ?? (jwt ? jwtLifetime : undefined),
     refreshTokenLifetime: client.refreshTokenLifetime ?? undefined,
+    accessTokenFormat: client.accessTokenFormat,
+    audience: client.audience,
+    resources: client.resources,
   };
 }
 
@@ -86,7 +100,13 @@ export class RefreshRotation {
       // RFC 6749 §6: the refresh token's scope is the login's, whatever earlier refreshes narrowed.
       scope: record.grantScope,
       client: { id: record.client.clientId, grants: [] },
-      user: { ...principalOf(record), grantId: record.grantId, spends: { tokenId: record.id, withinGrace } },
+      user: {
+        ...principalOf(record),
+        grantId: record.grantId,
+        spends: { tokenId: record.id, withinGrace },
+        resource: record.grantResource,
+        authTime: record.grantAuthTime ?? undefined,
+      },
     };
   }
 
@@ -102,18 +122,25 @@ export class RefreshRotation {
     let refreshToken = client.grants.includes('refresh_token') && !spends?.withinGrace ? token.refreshToken : undefined;
     const grantId = user.grantId ?? generateGrantId();
     const userId = user.kind === 'user' ? user.id : null;
+    const resource = requestedResource(app);
+    // A JWT carries its own expiry: the stored one must be the same (the engine computed another, a moment apart).
+    const accessTokenExpiresAt = client.accessTokenFormat === 'jwt'
+      ? new Date((decodeJwt(token.accessToken).exp as number) * 1000)
+      : token.accessTokenExpiresAt as Date;
     const newToken: NewToken = {
       grantId,
       accessTokenHash: hashToken(token.accessToken),
-      accessTokenExpiresAt: token.accessTokenExpiresAt as Date,
+      accessTokenExpiresAt,
       refreshTokenHash: refreshToken ? hashToken(refreshToken) : null,
       refreshTokenExpiresAt: refreshToken ? token.refreshTokenExpiresAt ?? null : null,
       clientId: client.pk,
       userId,
       scope,
+      audience: tokenAudience(client, user, resource),
     };
     if (!user.grantId) {
-      await app.container.tokens.saveToken(newToken, { grant: { id: grantId, clientId: client.pk, userId, scope } });
+      const grant = { id: grantId, clientId: client.pk, userId, scope, resource: resource ?? null, authTime: user.authTime ?? null };
+      await app.container.tokens.saveToken(newToken, { grant });
     } else if (spends && !spends.withinGrace) {
       refreshToken = await this.saveRotation(newToken, spends.tokenId) ? refreshToken : undefined;
     } else {
@@ -124,7 +151,7 @@ export class RefreshRotation {
     }
     return {
       accessToken: token.accessToken,
-      accessTokenExpiresAt: token.accessTokenExpiresAt,
+      accessTokenExpiresAt,
       refreshToken,
       refreshTokenExpiresAt: refreshToken ? token.refreshTokenExpiresAt : undefined,
       // RFC 6749 §5.1: omit an empty scope rather than send "".

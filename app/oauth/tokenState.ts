@@ -26,14 +26,19 @@ export async function findToken(tokens: TokenRepository, value: string, hint?: s
 }
 
 /**
- * Whether nothing but time can end this token: neither it nor its grant is revoked, and its client
- * and user (if any) are enabled.
+ * What ended this token other than time, or null when nothing has: it or its grant is revoked, or its
+ * client or user is disabled.
  */
+export function unusableBecause(record: TokenRecord): string | null {
+  if (record.revokedAt !== null || record.grantRevokedAt !== null) return 'revoked';
+  if (!record.client.enabled) return 'client disabled';
+  if (record.user !== null && !record.user.enabled) return 'user disabled';
+  return null;
+}
+
+/** Whether nothing but time can end this token. */
 export function isUsable(record: TokenRecord): boolean {
-  return record.revokedAt === null
-    && record.grantRevokedAt === null
-    && record.client.enabled
-    && (record.user === null || record.user.enabled);
+  return unusableBecause(record) === null;
 }
 
 export function expiresAt({ kind, record }: FoundToken): Date | null {

@@ -39,8 +39,8 @@ export class AuthorizationCodeRepository {
   /** Stores a code with the grant it starts, in one transaction (the grant exists before any exchange). */
   async saveAuthorizationCode(code: NewAuthorizationCode): Promise<void> {
     await this.db.beginTransactionScope(async conn => {
-      await conn.query('INSERT INTO oauth_grants (id, client_id, user_id, scope) VALUES (?, ?, ?, ?)',
-        [ code.grantId, code.clientId, code.userId, code.scope.join(' ') ]);
+      await conn.query('INSERT INTO oauth_grants (id, client_id, user_id, scope, resource, auth_time) VALUES (?, ?, ?, ?, ?, ?)',
+        [ code.grantId, code.clientId, code.userId, code.scope.join(' '), code.resource, code.authTime ]);
       await conn.query(
         `INSERT INTO oauth_authorization_codes
           (code_hash, expires_at, grant_id, client_id, user_id, redirect_uri, scope, resource, code_challenge, auth_time)

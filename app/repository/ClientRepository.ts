@@ -21,7 +21,13 @@ export interface OAuthClient {
   skipConsent: boolean;
   /** Resource indicators (RFC 8707) the client may ask tokens for. */
   resources: string[];
+  /** opaque: 256 random bits; jwt: an RFC 9068 JWT that resource servers verify on their own. */
+  accessTokenFormat: AccessTokenFormat;
+  /** The `aud` of its tokens when the request names no resource. */
+  audience: string | null;
 }
+
+export type AccessTokenFormat = 'opaque' | 'jwt';
 
 export type NewClient = Omit<OAuthClient, 'id' | 'enabled'>;
 
@@ -39,6 +45,8 @@ interface ClientRow {
   resource_server: number;
   skip_consent: number;
   resources: string;
+  access_token_format: AccessTokenFormat;
+  audience: string | null;
 }
 
 function toClient(row: ClientRow): OAuthClient {
@@ -56,6 +64,8 @@ function toClient(row: ClientRow): OAuthClient {
     resourceServer: row.resource_server === 1,
     skipConsent: row.skip_consent === 1,
     resources: splitList(row.resources),
+    accessTokenFormat: row.access_token_format,
+    audience: row.audience,
   };
 }
 
@@ -77,12 +87,13 @@ export class ClientRepository {
     const result = await this.db.query(
       `INSERT INTO oauth_clients
         (client_id, secret_hash, grants, scopes, default_scope, redirect_uris, access_token_lifetime,
-         refresh_token_lifetime, resource_server, skip_consent, resources)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         refresh_token_lifetime, resource_server, skip_consent, resources, access_token_format, audience)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         client.clientId, client.secretHash, client.grants.join(' '), client.scopes.join(' '),
         client.defaultScope?.join(' ') ?? null, client.redirectUris.join(' '), client.accessTokenLifetime,
         client.refreshTokenLifetime, client.resourceServer ? 1 : 0, client.skipConsent ? 1 : 0, client.resources.join(' '),
+        client.accessTokenFormat, client.audience,
       ],
     );
     return Number(result.insertId);
@@ -102,6 +113,21 @@ export class ClientRepository {
   async listScopes(): Promise<string[]> {
     const rows: Array<{ scopes: string }> = await this.db.query('SELECT DISTINCT scopes FROM oauth_clients WHERE enabled = 1');
     return [ ...new Set(rows.flatMap(row => splitList(row.scopes))) ].sort();
+  }
+
+  /** The longest life of a JWT access token: how long a retired signing key must stay published. */
+  async findLongestJwtLifetime(defaultLifetime: number): Promise<number> {
+    const [ row ]: Array<{ longest: number | null }> = await this.db.query(
+      'SELECT MAX(COALESCE(access_token_lifetime, ?)) AS longest FROM oauth_clients WHERE access_token_format = \'jwt\'',
+      [ defaultLifetime ],
+    );
+    return Math.max(Number(row?.longest ?? 0), defaultLifetime);
+  }
+
+  /** Whether any client wants JWT access tokens (production refuses to start without the KEKs then). */
+  async hasJwtClients(): Promise<boolean> {
+    const rows = await this.db.query('SELECT 1 FROM oauth_clients WHERE access_token_format = \'jwt\' LIMIT 1');
+    return rows.length > 0;
   }
 
   /** Deletes the client and, by foreign key cascade, every token issued to it. False when absent. */

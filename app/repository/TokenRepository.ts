@@ -10,6 +10,10 @@ export interface NewGrant {
   clientId: number;
   userId: number | null;
   scope: string[];
+  /** RFC 8707 resource named at the login. */
+  resource: string | null;
+  /** When the user authenticated; null for client_credentials. */
+  authTime: Date | null;
 }
 
 export interface NewToken {
@@ -21,6 +25,8 @@ export interface NewToken {
   clientId: number;
   userId: number | null;
   scope: string[];
+  /** The access token's `aud` (RFC 8707). */
+  audience: string | null;
 }
 
 /** A stored token with everything that decides whether it still works. */
@@ -31,11 +37,15 @@ export interface TokenRecord {
   accessTokenExpiresAt: Date;
   refreshTokenExpiresAt: Date | null;
   scope: string[];
+  audience: string | null;
   /** The scope of the login: a refresh token's scope, even after refreshes that narrowed the access token's. */
   grantScope: string[];
   /** Set when this token's refresh token was spent (rotation). */
   revokedAt: Date | null;
   grantRevokedAt: Date | null;
+  /** The login's resource (RFC 8707) and authentication time, carried over to refreshed tokens. */
+  grantResource: string | null;
+  grantAuthTime: Date | null;
   client: { id: number; clientId: string; enabled: boolean };
   /** The token's user, as the Bearer routes show it: one query answers both. */
   user: User | null;
@@ -48,9 +58,12 @@ interface TokenRow {
   access_token_expires_at: Date;
   refresh_token_expires_at: Date | null;
   scope: string;
+  audience: string | null;
   revoked_at: Date | null;
   grant_revoked_at: Date | null;
   grant_scope: string;
+  grant_resource: string | null;
+  grant_auth_time: Date | null;
   client_pk: number;
   client_id: string;
   client_enabled: number;
@@ -64,8 +77,9 @@ interface TokenRow {
 }
 
 const SELECT_TOKEN = `
-  SELECT t.id, t.grant_id, t.gmt_create, t.access_token_expires_at, t.refresh_token_expires_at, t.scope,
+  SELECT t.id, t.grant_id, t.gmt_create, t.access_token_expires_at, t.refresh_token_expires_at, t.scope, t.audience,
          t.revoked_at, g.revoked_at AS grant_revoked_at, g.scope AS grant_scope,
+         g.resource AS grant_resource, g.auth_time AS grant_auth_time,
          c.id AS client_pk, c.client_id, c.enabled AS client_enabled,
          u.id AS user_pk, u.username, u.email, u.phone, u.roles, u.enabled AS user_enabled, u.gmt_create AS user_created
     FROM oauth_tokens t
@@ -88,9 +102,12 @@ function toRecord(row: TokenRow): TokenRecord {
     accessTokenExpiresAt: row.access_token_expires_at,
     refreshTokenExpiresAt: row.refresh_token_expires_at,
     scope: splitList(row.scope),
+    audience: row.audience,
     grantScope: splitList(row.grant_scope),
     revokedAt: row.revoked_at,
     grantRevokedAt: row.grant_revoked_at,
+    grantResource: row.grant_resource,
+    grantAuthTime: row.grant_auth_time,
     client: { id: Number(row.client_pk), clientId: row.client_id, enabled: row.client_enabled === 1 },
     user: row.user_pk === null ? null : {
       id: Number(row.user_pk),
@@ -124,18 +141,18 @@ export class TokenRepository {
       }
       if (grant) {
         await conn.query(
-          'INSERT INTO oauth_grants (id, client_id, user_id, scope) VALUES (?, ?, ?, ?)',
-          [ grant.id, grant.clientId, grant.userId, grant.scope.join(' ') ],
+          'INSERT INTO oauth_grants (id, client_id, user_id, scope, resource, auth_time) VALUES (?, ?, ?, ?, ?, ?)',
+          [ grant.id, grant.clientId, grant.userId, grant.scope.join(' '), grant.resource, grant.authTime ],
         );
       }
       await conn.query(
         `INSERT INTO oauth_tokens
           (grant_id, access_token_hash, access_token_expires_at, refresh_token_hash, refresh_token_expires_at,
-           client_id, user_id, scope)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+           client_id, user_id, scope, audience)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [
           token.grantId, token.accessTokenHash, token.accessTokenExpiresAt, token.refreshTokenHash,
-          token.refreshTokenExpiresAt, token.clientId, token.userId, token.scope.join(' '),
+          token.refreshTokenExpiresAt, token.clientId, token.userId, token.scope.join(' '), token.audience,
         ],
       );
       // The access token the spent refresh token came with stops working in every worker.

@@ -1,28 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { app } from 'egg-mock/bootstrap';
 import bcrypt from 'bcrypt';
-import { basic, tokenRequest } from '../helpers';
-
-const LAUNCHER = path.join(__dirname, '../../app/cli/launch.js');
-
-interface Run { code: number; stdout: string; stderr: string }
-
-/** The environment of an operator's shell: without the test runner's TypeScript hooks. */
-const SHELL_ENV = Object.fromEntries(Object.entries(process.env).filter(([ name ]) => !/^(TS_NODE_|NODE_OPTIONS$)/.test(name)));
-
-/** `npm run admin -- …` as an operator runs it, against the unittest database. */
-function admin(...args: string[]): Promise<Run> {
-  return new Promise(resolve => {
-    execFile(process.execPath, [ LAUNCHER, 'admin', ...args ], {
-      env: { ...SHELL_ENV, EGG_SERVER_ENV: 'unittest' },
-      timeout: 30000,
-    }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
+import { type AdminRun as Run, admin, basic, tokenRequest } from '../helpers';
 
 function assertOk(run: Run) {
   assert.equal(run.code, 0, run.stderr);
@@ -42,7 +21,34 @@ describe('npm run admin', function() {
     assertOk(created);
     assert.ok(!/secret/.test(created.stdout), 'a public client has no secret to print');
     const list = await admin('client:list');
-    assert.match(list.stdout, /^spa\tgrants=authorization_code,refresh_token\t.*\tredirect_uris=https:\/\/spa\.example\/cb,http:\/\/127\.0\.0\.1:8080\/cb\tresources=https:\/\/api\.example\/\tenabled\tpublic\tskip-consent$/m);
+    assert.match(list.stdout, /^spa\tgrants=authorization_code,refresh_token\t.*\tredirect_uris=https:\/\/spa\.example\/cb,http:\/\/127\.0\.0\.1:8080\/cb\tresources=https:\/\/api\.example\/\taccess_token_format=opaque\tenabled\tpublic\tskip-consent$/m);
+  });
+
+  it('client:create registers a client of JWT access tokens with its audience, and refuses one without audience', async () => {
+    assertRefused(await admin('client:create', '--id', 'api', '--grants', 'client_credentials', '--access-token-format', 'jwt'),
+      /needs an audience \(--audience\)/);
+    assertRefused(await admin('client:create', '--id', 'api', '--grants', 'client_credentials', '--access-token-format', 'paseto', '--audience', 'https://api.example'),
+      /access token format must be opaque or jwt/);
+    assertRefused(await admin('client:create', '--id', 'api', '--grants', 'client_credentials', '--access-token-format', 'jwt', '--audience', 'https://api.example#x'),
+      /audience https:\/\/api\.example#x/);
+    assertOk(await admin('client:create', '--id', 'api', '--grants', 'client_credentials', '--access-token-format', 'jwt', '--audience', 'https://api.example'));
+    const list = await admin('client:list');
+    assert.match(list.stdout, /^api\tgrants=client_credentials\t.*\taccess_token_format=jwt\taudience=https:\/\/api\.example\tenabled$/m);
+  });
+
+  it('keys:rotate makes the first key active at once, then publishes the next one before it signs; keys:list shows them', async () => {
+    assert.match((await admin('keys:list')).stdout, /^no signing keys/);
+    const first = await admin('keys:rotate');
+    assertOk(first);
+    assert.match(first.stdout, /^created ES256 key \S+ \(active\): signs from /);
+    const next = await admin('keys:rotate', '--publish-delay', '600');
+    assert.match(next.stdout, /^created ES256 key \S+ \(next\): signs from /);
+    const list = (await admin('keys:list')).stdout.trim().split('\n');
+    assert.deepEqual(list.map(line => line.split('\t')[2]), [ 'next', 'active' ]);
+    const signsFrom = (line: string) => Date.parse(line.split('\t')[4].replace('signs_from=', ''));
+    assert.ok(Math.abs(signsFrom(list[0]) - signsFrom(list[1]) - 600_000) < 5000, list.join('\n'));
+    assert.ok(!list.join().includes('"d"'), 'no private key');
+    assertRefused(await admin('keys:rotate', '--publish-delay', '-1'), /expected whole seconds/);
   });
 
   it('client:create refuses redirect URIs that are not absolute http(s) without a fragment, and a public client with a secret grant', async () => {
@@ -68,7 +74,7 @@ describe('npm run admin', function() {
 
     const list = await admin('client:list');
     assertOk(list);
-    assert.match(list.stdout, /^spa\tgrants=password,refresh_token\tscopes=read,write\tdefault_scope=all\taccess_ttl=600\trefresh_ttl=default\tredirect_uris=-\tenabled$/m);
+    assert.match(list.stdout, /^spa\tgrants=password,refresh_token\tscopes=read,write\tdefault_scope=all\taccess_ttl=600\trefresh_ttl=default\tredirect_uris=-\taccess_token_format=opaque\tenabled$/m);
     assert.ok(!list.stdout.includes(secret), 'client:list shows no secret');
   });
 
@@ -125,7 +131,7 @@ describe('npm run admin', function() {
     assertOk(await admin('client:create', '--id', 'rs', '--secret', 'rs-secret-123', '--grants', 'client_credentials',
       '--scopes', 'read,write', '--default-scope', 'read', '--access-ttl', '300', '--refresh-ttl', '900', '--resource-server'));
     const list = await admin('client:list');
-    assert.match(list.stdout, /^rs\tgrants=client_credentials\tscopes=read,write\tdefault_scope=read\taccess_ttl=300\trefresh_ttl=900\tredirect_uris=-\tenabled\tresource-server$/m);
+    assert.match(list.stdout, /^rs\tgrants=client_credentials\tscopes=read,write\tdefault_scope=read\taccess_ttl=300\trefresh_ttl=900\tredirect_uris=-\taccess_token_format=opaque\tenabled\tresource-server$/m);
     const res = await tokenRequest(app, { grant_type: 'client_credentials' }, basic('rs', 'rs-secret-123'));
     assert.equal(res.body.scope, 'read');
     assert.ok(res.body.expires_in <= 300);

@@ -61,7 +61,7 @@ describe('account changes take effect at once', () => {
 
 describe('client registration (core/accounts): redirect URIs in production', () => {
   it('should refuse plain http but on a loopback host in production, and take it elsewhere', async () => {
-    const production = createContainer(app.mysql, { argon2: app.config.oauth.argon2, production: true }).accounts;
+    const production = createContainer(app.mysql, { argon2: app.config.oauth.argon2, jwt: app.config.oauth.jwt, production: true }).accounts;
     const client = (clientId: string, uri: string) => ({ clientId, grants: [ 'authorization_code' ], redirectUris: [ uri ], public: true });
     await assert.rejects(production.createClient(client('plain', 'http://app.example/cb')), /plain http only for a loopback host/);
     await production.createClient(client('native', 'http://127.0.0.1/cb'));

@@ -234,6 +234,7 @@ describe('[schedule cleanupTokens] token cleanup', () => {
           clientId: refreshing.client.id,
           userId: refreshing.user?.id ?? null,
           scope: refreshing.scope,
+          audience: null,
         }, { spends: { tokenId: refreshing.id, at: new Date(now) } });
         assert.equal(spent, true, 'the refresh spent its token and stored the next one');
       } finally {

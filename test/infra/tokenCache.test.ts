@@ -53,7 +53,7 @@ describe('the per-worker Bearer lookup cache (oauth.tokenCache) and the revocati
     const other = new RDSClient({ ...databaseSettings('unittest'), connectionLimit: 1 });
     prepareSessions(other);
     try {
-      await createContainer(other, { argon2: app.config.oauth.argon2 }).accounts.logoutEverywhere(USER.username);
+      await createContainer(other, { argon2: app.config.oauth.argon2, jwt: app.config.oauth.jwt }).accounts.logoutEverywhere(USER.username);
     } finally {
       await other.end();
     }

@@ -20,6 +20,7 @@ describe('[GET /.well-known/oauth-authorization-server] RFC 8414', () => {
       token_endpoint: `${issuer}/oauth/token`,
       revocation_endpoint: `${issuer}/oauth/revoke`,
       introspection_endpoint: `${issuer}/oauth/introspect`,
+      jwks_uri: `${issuer}/.well-known/jwks.json`,
       grant_types_supported: [ 'password', 'refresh_token', 'client_credentials', 'authorization_code' ],
       response_types_supported: [ 'code' ],
       response_modes_supported: [ 'query' ],
@@ -73,5 +74,29 @@ describe('[GET /.well-known/oauth-authorization-server] RFC 8414', () => {
         await oauth.introspectionRequest(as, client, auth, token.access_token, insecure));
       assert.equal(revoked.active, false);
     });
+  });
+});
+
+describe('[GET /.well-known/jwks.json] RFC 7517', () => {
+  it('should publish the public half of every key, with kid, alg and use, cacheable for less than the publish delay', async () => {
+    const keys = app.container.signingKeys;
+    await keys.sign({ sub: '1' });
+    await keys.rotate(new Date(), 900);
+    const res = await app.httpRequest().get('/.well-known/jwks.json');
+    assert.equal(res.status, 200);
+    const stored = await app.mysql.query('SELECT kid FROM oauth_signing_keys ORDER BY activates_at DESC');
+    assert.deepEqual(res.body.keys.map((key: { kid: string }) => key.kid), stored.map((row: { kid: string }) => row.kid), 'the next key too, before it signs');
+    for (const key of res.body.keys) {
+      assert.deepEqual(Object.keys(key).sort(), [ 'alg', 'crv', 'kid', 'kty', 'use', 'x', 'y' ]);
+      assert.equal(key.use, 'sig');
+      assert.equal(key.alg, 'ES256');
+    }
+    const maxAge = Number(/^public, max-age=(\d+)$/.exec(res.headers['cache-control'])?.[1]);
+    assert.ok(maxAge > 0 && maxAge < app.config.oauth.jwt.publishDelaySeconds, res.headers['cache-control']);
+  });
+
+  it('should publish an empty set before the first JWT', async () => {
+    const res = await app.httpRequest().get('/.well-known/jwks.json');
+    assert.deepEqual(res.body, { keys: [] });
   });
 });

@@ -34,7 +34,7 @@ describe('database outage (a fault-injecting proxy between the app and MySQL)', 
     await createUser(app);
     token = (await login(app)).access_token;
     // The app's repositories, on a pool that goes through the proxy.
-    mock(app, 'container', createContainer(db, { argon2: app.config.oauth.argon2 }));
+    mock(app, 'container', createContainer(db, { argon2: app.config.oauth.argon2, jwt: app.config.oauth.jwt }));
     assert.equal((await bearer(app, '/api/currentUser', token)).status, 200, 'through the proxy');
   });
   afterEach(mock.restore);
