@@ -63,3 +63,8 @@ export function resourceProblem(uri: string): string | null {
   }
   return uri.includes('#') ? 'must not have a fragment' : null;
 }
+
+/** RFC 8707 §2: a client may ask for the resources it is registered for, and for its own audience. */
+export function mayRequestResource(client: { resources: string[]; audience: string | null }, resource: string): boolean {
+  return client.resources.includes(resource) || resource === client.audience;
+}

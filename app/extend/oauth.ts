@@ -89,7 +89,8 @@ export default (app: Application) => class Model implements PasswordModel, Refre
   async getAccessToken(accessToken: string): Promise<AuthenticatedToken | Falsey> {
     const record = await app.container.tokens.findTokenByAccessTokenHash(hashToken(accessToken), { cached: true });
     const problem = record ? unusableBecause(record) : 'unknown token';
-    if (!record || problem) {
+    if (problem || !record) {
+      // For authenticate({ debug }): the engine itself only says "invalid".
       noteTokenProblem(app.currentContext, problem ?? 'unknown token');
       return null;
     }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Application } from 'egg';
+import { mayRequestResource } from '../core/redirectUris';
 import { generateToken } from '../core/token';
 import { issuer } from './authorize';
 import { InvalidTargetError } from './errors';
@@ -13,7 +14,7 @@ import type { EngineClient, GrantedPrincipal } from './rotation';
  */
 export function tokenAudience(client: EngineClient, user: GrantedPrincipal, requested: string | undefined): string | null {
   if (requested === undefined) return user.resource ?? client.audience;
-  if (!client.resources.includes(requested) && requested !== client.audience) {
+  if (!mayRequestResource(client, requested)) {
     throw new InvalidTargetError('Invalid target: the client may not ask for this resource');
   }
   if (user.resource && user.resource !== requested) {

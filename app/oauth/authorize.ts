@@ -1,6 +1,6 @@
 import type { Context } from 'egg';
 import { InvalidRequestError, InvalidScopeError, OAuthError, UnsupportedResponseTypeError } from 'oauth2-server';
-import { resolveRedirectUri } from '../core/redirectUris';
+import { mayRequestResource, resolveRedirectUri } from '../core/redirectUris';
 import type { OAuthClient } from '../repository/ClientRepository';
 import { splitList } from '../repository/columns';
 import { InvalidTargetError } from './errors';
@@ -93,7 +93,7 @@ export async function readAuthorizationRequest(ctx: Context): Promise<Authorizat
   if (requested.some(s => !client.scopes.includes(s))) throw new InvalidScopeError('Invalid scope: Requested scope is invalid');
   const scope = requested.length > 0 ? requested : client.defaultScope ?? client.scopes;
   const resource = params.resource;
-  if (resource !== undefined && !client.resources.includes(resource)) {
+  if (resource !== undefined && !mayRequestResource(client, resource)) {
     throw new InvalidTargetError('Invalid target: the client may not ask for this resource');
   }
   return { ...partial, scope, codeChallenge, resource };

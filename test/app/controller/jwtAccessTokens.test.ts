@@ -148,6 +148,10 @@ describe('[POST /oauth/token] JWT access tokens (RFC 9068)', () => {
     const claims = await verify(res.body.access_token, OTHER_API);
     assert.ok(Math.abs((claims.auth_time as number) - signedInAt) <= 1);
     assert.equal(claims.client_id, 'jwt_spa');
+    // The client's own audience is a resource it may name in the authorization request too.
+    const own = await browser.get(`/oauth/authorize?${new URLSearchParams({ ...params, resource: API })}`);
+    assert.equal(own.status, 302);
+    assert.ok(redirectParams(own.headers.location).get('code'), own.headers.location);
   });
 });
 
