@@ -1,10 +1,11 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { app } from 'egg-mock/bootstrap';
 import { decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
 import { SigningKeyError, SigningKeys, parseKeks, sealPrivateKey, unsealPrivateKey } from '../../app/core/signingKeys';
 import { SigningKeyRepository } from '../../app/repository/SigningKeyRepository';
-import { loadSigningKeys } from '../../app/infra/signingKeyRefresh';
+import { SigningKeyRefresh, loadSigningKeys } from '../../app/infra/signingKeyRefresh';
 import { jwtSettings } from '../../config/signing';
 import { createClient } from '../helpers';
 
@@ -112,6 +113,22 @@ describe('signing keys of JWT access tokens', () => {
       assert.equal(decodeProtectedHeader(await theirs.sign({ sub: '1' })).kid, decodeProtectedHeader(token).kid);
       const [ jwk ] = await theirs.publicKeys();
       await jwtVerify(token, await importJWK(jwk, 'ES256'));
+    });
+
+    it('should sign with a key another host rotated in once the reload timer has run', async () => {
+      const here = keyRing();
+      await here.refresh(900);
+      await here.sign({ sub: '1' });
+      const refresh = new SigningKeyRefresh(here, app.container.clients, { accessTokenLifetime: 900, keyRefreshSeconds: 0.1 }, app.coreLogger);
+      refresh.start();
+      try {
+        // Without a reload this process would go on signing with the first key.
+        const rotated = await keyRing().rotate(new Date(), 0);
+        await sleep(300);
+        assert.equal(decodeProtectedHeader(await here.sign({ sub: '1' })).kid, rotated.kid);
+      } finally {
+        refresh.stop();
+      }
     });
 
     it('should keep one active key when two processes make a first key at once', async () => {
