@@ -31,8 +31,8 @@ const REVOCATION_RETENTION_MS = 3600 * 1000;
 /** Throttle counters older than this (longer than any throttle window) and blocking nothing are deleted. */
 const THROTTLE_COUNTER_AGE_MS = 24 * 3600 * 1000;
 
-/** The named lock of one database's cleanup (LockRepository adds the database's name). */
-export const CLEANUP_LOCK = 'oauth2_cleanup';
+/** The lock of a database's cleanup: a row of its `named_locks` (LockRepository). */
+export const CLEANUP_LOCK = 'cleanup';
 
 /** A removal of dead rows, and the report's count it adds to. */
 type Step = [ Exclude<keyof CleanupReport, 'emptyGrants'>, (limit: number) => Promise<CleanupBatch & { emptyGrants?: number }> ];

@@ -1,12 +1,16 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { RDSClient } from '@eggjs/rds';
+import { LockRepository } from '../repository/LockRepository';
 
 /** The folder of versioned, forward-only SQL migrations: NNN_name.sql, applied in name order. */
 export const MIGRATIONS_DIR = path.join(__dirname, '../../migrations');
 
 /** Long enough for another process to finish a slow migration before this one gives up. */
-const LOCK_WAIT_SECONDS = 600;
+const LOCK_WAIT_MS = 600 * 1000;
+
+/** The lock that serialises migrations, a row of `named_locks` (see LockRepository). */
+export const MIGRATION_LOCK = 'migrations';
 
 export interface MigrationLogger {
   info(message: string, ...args: unknown[]): void;
@@ -30,45 +34,56 @@ async function listMigrationFiles(dir: string): Promise<string[]> {
 }
 
 /**
- * Applies every pending migration. A MySQL named lock (GET_LOCK) serialises concurrent callers, so
- * many workers or hosts starting together apply each migration exactly once.
- * Returns the versions this call applied.
+ * Creates the table of cluster-wide locks, which must exist before the migration lock can be taken:
+ * idempotent, so that any number of processes may run it at once (on Galera, DDL is applied in one
+ * total order on every node: the later ones find the table there).
+ */
+async function createLockTable(db: RDSClient): Promise<void> {
+  await db.query(`CREATE TABLE IF NOT EXISTS named_locks (
+    name varchar(64) NOT NULL COMMENT 'what the lock guards: migrations, cleanup',
+    owner char(36) NOT NULL COMMENT 'a random id of the holder, new at each acquisition',
+    expires_at datetime(3) NOT NULL COMMENT 'end of the lease (UTC): past it another process may take the lock',
+    PRIMARY KEY (name)
+  ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COMMENT='locks across processes, hosts and cluster nodes (GET_LOCK is per node on Galera)'`);
+}
+
+/**
+ * Applies every pending migration. A lock row (LockRepository: GET_LOCK would be per node on a Galera
+ * cluster) serialises concurrent callers, so any number of workers or hosts starting together, on any
+ * nodes, apply each migration exactly once; a holder that crashed half-way is replaced once its lease
+ * has run out. Returns the versions this call applied.
  */
 export async function migrate(db: RDSClient, logger: MigrationLogger, dir = MIGRATIONS_DIR): Promise<string[]> {
-  const conn = await db.getConnection();
-  try {
-    // Named locks are server-wide: one lock per database, so two apps on one server do not wait on each other.
-    const [{ lockName }] = await conn.query('SELECT CONCAT(\'oauth2_migrations:\', DATABASE()) AS lockName');
-    const [ lock ] = await conn.query('SELECT GET_LOCK(?, ?) AS acquired', [ lockName, LOCK_WAIT_SECONDS ]);
-    if (lock.acquired !== 1) {
-      throw new Error(`could not take the migration lock "${lockName}" within ${LOCK_WAIT_SECONDS}s`);
-    }
-    try {
-      await conn.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-        version varchar(100) NOT NULL COMMENT 'migration file name',
-        applied_at datetime(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) COMMENT 'when it was applied',
-        PRIMARY KEY (version)
-      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COMMENT='applied schema migrations'`);
-      const rows: Array<{ version: string }> = await conn.query('SELECT version FROM schema_migrations');
-      const applied = new Set(rows.map(row => row.version));
-      const done: string[] = [];
-      for (const file of await listMigrationFiles(dir)) {
-        if (applied.has(file)) continue;
-        const sql = await readFile(path.join(dir, file), 'utf8');
+  await createLockTable(db);
+  const done = await new LockRepository(db).withLock(MIGRATION_LOCK, async () => {
+    await db.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version varchar(100) NOT NULL COMMENT 'migration file name',
+      applied_at datetime(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) COMMENT 'when it was applied',
+      PRIMARY KEY (version)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COMMENT='applied schema migrations'`);
+    const rows: Array<{ version: string }> = await db.query('SELECT version FROM schema_migrations');
+    const applied = new Set(rows.map(row => row.version));
+    const files: string[] = [];
+    for (const file of await listMigrationFiles(dir)) {
+      if (applied.has(file)) continue;
+      const sql = await readFile(path.join(dir, file), 'utf8');
+      // One connection for the whole file: a migration may set session variables for its later statements.
+      const conn = await db.getConnection();
+      try {
         for (const statement of splitStatements(sql)) {
           await conn.query(statement);
         }
         await conn.query('INSERT INTO schema_migrations (version) VALUES (?)', [ file ]);
-        logger.info('[migrate] applied %s', file);
-        done.push(file);
+      } finally {
+        conn.release();
       }
-      return done;
-    } finally {
-      await conn.query('SELECT RELEASE_LOCK(?)', [ lockName ]);
+      logger.info('[migrate] applied %s', file);
+      files.push(file);
     }
-  } finally {
-    conn.release();
-  }
+    return files;
+  }, { waitMs: LOCK_WAIT_MS });
+  if (!done) throw new Error(`could not take the migration lock within ${LOCK_WAIT_MS / 1000}s`);
+  return done;
 }
 
 /** Creates the configured database when it does not exist yet (local development, tests, first deploy). */

@@ -166,17 +166,17 @@ describe('[schedule cleanupTokens] token cleanup', () => {
     }
   });
 
-  it('should take a cleanup lock per database', async () => {
-    const conn = await app.mysql.getConnection();
+  it('should skip while another holder\'s lease runs, and take the lock of a holder that crashed once its lease is over', async () => {
+    // A row is what another host or cluster node holding the lock leaves (GET_LOCK would be per node on Galera).
+    await app.mysql.query('INSERT INTO named_locks (name, owner, expires_at) VALUES (?, \'another-host\', NOW(3) + INTERVAL 60 SECOND)', [ CLEANUP_LOCK ]);
     try {
-      const [{ own }] = await conn.query('SELECT CONCAT(\'oauth2_cleanup:\', DATABASE()) AS own');
-      await conn.query('SELECT GET_LOCK(\'oauth2_cleanup:another_database\', 0)');
-      assert.notEqual(await cleanup(), null, 'the cleanup of another database on the server does not hold this one up');
-      await conn.query('SELECT GET_LOCK(?, 0)', [ own ]);
-      assert.equal(await cleanup(), null, 'the cleanup of this database runs once at a time');
+      assert.equal(await cleanup(), null, 'one cleanup at a time per database');
+      await app.mysql.query('UPDATE named_locks SET expires_at = NOW(3) - INTERVAL 1 SECOND WHERE name = ?', [ CLEANUP_LOCK ]);
+      assert.notEqual(await cleanup(), null, 'the crashed holder\'s lease is over');
+      const rows = await app.mysql.query('SELECT * FROM named_locks WHERE name = ?', [ CLEANUP_LOCK ]);
+      assert.deepEqual(rows, [], 'released after the run');
     } finally {
-      await conn.query('SELECT RELEASE_ALL_LOCKS()');
-      conn.release();
+      await app.mysql.query('DELETE FROM named_locks WHERE name = ?', [ CLEANUP_LOCK ]);
     }
   });
 
