@@ -5,6 +5,7 @@ import { InvalidGrantError } from 'oauth2-server';
 import { generateGrantId, hashToken } from '../core/token';
 import type { AccessTokenFormat, OAuthClient } from '../repository/ClientRepository';
 import type { NewToken, TokenRecord } from '../repository/TokenRepository';
+import { isDeadlock } from '../repository/retry';
 import type { User } from '../repository/UserRepository';
 import { isUsable } from './tokenState';
 import { requestedResource, tokenAudience } from './accessTokens';
@@ -167,16 +168,25 @@ export class RefreshRotation {
    * Saves the next token of a grant and spends the old one in one transaction, once only. Returns
    * whether the new token carries the refresh token: a request that lost the race to spend it within
    * the grace period gets an access token only.
+   *
+   * On a Galera cluster, racing refreshes on two nodes each spend the token locally; all but the first
+   * to commit fail certification (1213) and their retries find it spent. One still in conflict after
+   * every retry has lost too, and is answered like any loser (RFC 6749 §5.2 invalid_grant, never a 5xx);
+   * it revokes the grant only when the token is indeed spent, not when it conflicted with something else.
    */
   private async saveRotation(newToken: NewToken, tokenId: number): Promise<boolean> {
     const { tokens } = this.app.container;
-    if (await tokens.saveToken(newToken, { spends: { tokenId, at: new Date() } })) return true;
+    const spent = await tokens.saveToken(newToken, { spends: { tokenId, at: new Date() } }).catch(err => {
+      if (isDeadlock(err)) return null;
+      throw err;
+    });
+    if (spent) return true;
     const revocation = await tokens.findRevocation(tokenId);
     if (revocation && this.isWithinGrace(revocation.revokedAt)) {
       await tokens.saveToken({ ...newToken, refreshTokenHash: null, refreshTokenExpiresAt: null });
       return false;
     }
-    await this.revokeForReuse(newToken.grantId);
+    if (revocation || spent === false) await this.revokeForReuse(newToken.grantId);
     throw new InvalidGrantError('Invalid grant: refresh token is invalid');
   }
 

@@ -1,4 +1,5 @@
 import type { RDSClient } from '@eggjs/rds';
+import { isDeadlock, retryTransaction } from './retry';
 import type { CleanupBatch } from './cleanupBatch';
 import { splitList } from './columns';
 
@@ -38,7 +39,7 @@ export class AuthorizationCodeRepository {
 
   /** Stores a code with the grant it starts, in one transaction (the grant exists before any exchange). */
   async saveAuthorizationCode(code: NewAuthorizationCode): Promise<void> {
-    await this.db.beginTransactionScope(async conn => {
+    await retryTransaction(() => this.db.beginTransactionScope(async conn => {
       await conn.query('INSERT INTO oauth_grants (id, client_id, user_id, scope, resource, auth_time) VALUES (?, ?, ?, ?, ?, ?)',
         [ code.grantId, code.clientId, code.userId, code.scope.join(' '), code.resource, code.authTime ]);
       await conn.query(
@@ -50,7 +51,7 @@ export class AuthorizationCodeRepository {
           code.scope.join(' '), code.resource, code.codeChallenge, code.authTime,
         ],
       );
-    });
+    }));
   }
 
   async findAuthorizationCode(codeHash: string): Promise<AuthorizationCodeRecord | null> {
@@ -70,11 +71,21 @@ export class AuthorizationCodeRepository {
     } : null;
   }
 
-  /** Spends the code: true for the one caller that did, false when it was spent already. */
+  /**
+   * Spends the code: true for the one caller that did, false when it was spent already. On a Galera
+   * cluster two exchanges on two nodes both change the row locally and one fails certification; its
+   * new attempt finds the code spent. One that still conflicts after every attempt lost to a writer
+   * of this row, which can only be another exchange (or the cleanup deleting it): false too.
+   */
   async consumeAuthorizationCode(codeHash: string, at: Date): Promise<boolean> {
-    const result = await this.db.query(
-      'UPDATE oauth_authorization_codes SET consumed_at = ? WHERE code_hash = ? AND consumed_at IS NULL', [ at, codeHash ]);
-    return result.affectedRows === 1;
+    try {
+      const result = await retryTransaction(() => this.db.query(
+        'UPDATE oauth_authorization_codes SET consumed_at = ? WHERE code_hash = ? AND consumed_at IS NULL', [ at, codeHash ]));
+      return result.affectedRows === 1;
+    } catch (err) {
+      if (isDeadlock(err)) return false;
+      throw err;
+    }
   }
 
   /**
@@ -87,7 +98,7 @@ export class AuthorizationCodeRepository {
       [ before, limit ],
     );
     if (found.length === 0) return { matched: 0, removed: 0, emptyGrants: 0 };
-    return this.db.beginTransactionScope(async conn => {
+    return retryTransaction(() => this.db.beginTransactionScope(async conn => {
       const codes = await conn.query(
         `DELETE c FROM oauth_authorization_codes c FORCE INDEX (PRIMARY)
           WHERE c.code_hash IN (?) AND c.expires_at < ?`,
@@ -101,6 +112,6 @@ export class AuthorizationCodeRepository {
         [[ ...new Set(found.map(row => row.grant_id)) ]],
       );
       return { matched: found.length, removed: codes.affectedRows, emptyGrants: grants.affectedRows };
-    });
+    }));
   }
 }

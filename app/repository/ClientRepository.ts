@@ -1,4 +1,5 @@
 import type { RDSClient } from '@eggjs/rds';
+import { retryTransaction } from './retry';
 import { splitList } from './columns';
 import { RevocationRepository } from './RevocationRepository';
 
@@ -100,7 +101,8 @@ export class ClientRepository {
   }
 
   async updateSecretHash(id: number, secretHash: string): Promise<void> {
-    await this.db.query('UPDATE oauth_clients SET secret_hash = ? WHERE id = ?', [ secretHash, id ]);
+    // Parallel first requests of a client with an old hash each upgrade it.
+    await retryTransaction(() => this.db.query('UPDATE oauth_clients SET secret_hash = ? WHERE id = ?', [ secretHash, id ]));
   }
 
   /** Returns false when no such client exists. */

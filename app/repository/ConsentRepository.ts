@@ -1,4 +1,5 @@
 import type { RDSClient } from '@eggjs/rds';
+import { retryTransaction } from './retry';
 import { splitList } from './columns';
 
 /** What a user has approved for a client, remembered so that the consent page is asked once. */
@@ -13,10 +14,12 @@ export class ConsentRepository {
 
   /** Records an approval; the scopes approved before stay approved. */
   async saveConsent(userId: number, clientPk: number, scope: string[]): Promise<void> {
-    const known = await this.findConsentedScope(userId, clientPk) ?? [];
-    const all = [ ...new Set([ ...known, ...scope ]) ].sort().join(' ');
-    await this.db.query(
-      'INSERT INTO oauth_consents (user_id, client_id, scope) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE scope = VALUES(scope)',
-      [ userId, clientPk, all ]);
+    await retryTransaction(async () => {
+      const known = await this.findConsentedScope(userId, clientPk) ?? [];
+      const all = [ ...new Set([ ...known, ...scope ]) ].sort().join(' ');
+      await this.db.query(
+        'INSERT INTO oauth_consents (user_id, client_id, scope) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE scope = VALUES(scope)',
+        [ userId, clientPk, all ]);
+    });
   }
 }

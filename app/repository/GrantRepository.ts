@@ -1,4 +1,5 @@
 import type { RDSClient } from '@eggjs/rds';
+import { retryTransaction } from './retry';
 import type { TokenCache } from '../infra/tokenCache';
 import type { TokenRecord } from './TokenRepository';
 import type { CleanupBatch } from './cleanupBatch';
@@ -39,14 +40,14 @@ export class GrantRepository {
    * feed (every worker's token cache); this worker's cache forgets them once it has committed.
    */
   private async revoke(kind: RevocationKind, subject: string | number, condition: string, reason: RevokeReason, now: Date): Promise<number> {
-    const revoked = await this.db.beginTransactionScope(async conn => {
+    const revoked = await retryTransaction(() => this.db.beginTransactionScope(async conn => {
       const result = await conn.query(
         `UPDATE oauth_grants SET revoked_at = ?, revoke_reason = ? WHERE ${condition} AND revoked_at IS NULL`,
         [ now, reason, subject ],
       );
       if (result.affectedRows > 0) await RevocationRepository.saveRevocation(conn, kind, subject);
       return result.affectedRows as number;
-    });
+    }));
     if (revoked > 0) this.cache?.drop(revocationTag(kind, subject));
     return revoked;
   }
@@ -83,10 +84,10 @@ export class GrantRepository {
       [ before, limit ],
     );
     if (found.length === 0) return { matched: 0, removed: 0 };
-    const result = await this.db.query(
+    const result = await retryTransaction(() => this.db.query(
       'DELETE g FROM oauth_grants g FORCE INDEX (PRIMARY) WHERE g.id IN (?) AND g.revoked_at < ?',
       [ found.map(row => row.id), before ],
-    );
+    ));
     return { matched: found.length, removed: result.affectedRows };
   }
 }

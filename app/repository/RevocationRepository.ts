@@ -1,4 +1,5 @@
 import type { RDSClient } from '@eggjs/rds';
+import { retryTransaction } from './retry';
 import type { CleanupBatch } from './cleanupBatch';
 
 /** What a revocation covers: one grant, every grant of a user or of a client, or one token row. */
@@ -43,10 +44,10 @@ export class RevocationRepository {
     const found: Array<{ id: number }> = await this.db.query(
       'SELECT id FROM oauth_revocations FORCE INDEX (idx_created_at) WHERE created_at < ? LIMIT ?', [ before, limit ]);
     if (found.length === 0) return { matched: 0, removed: 0 };
-    const result = await this.db.query(
+    const result = await retryTransaction(() => this.db.query(
       'DELETE r FROM oauth_revocations r FORCE INDEX (PRIMARY) WHERE r.id IN (?) AND r.created_at < ?',
       [ found.map(row => row.id), before ],
-    );
+    ));
     return { matched: found.length, removed: result.affectedRows };
   }
 }

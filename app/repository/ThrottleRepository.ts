@@ -50,7 +50,7 @@ export class ThrottleRepository {
     keys: string[],
     decide: (counters: Map<string, Counter>) => { changes: Map<string, CounterChange> | null; result: T },
   ): Promise<T> {
-    return retryTransaction(() => this.tryUpdateCounters(keys, decide), err => isDeadlock(err) || isDuplicateEntry(err));
+    return retryTransaction(() => this.tryUpdateCounters(keys, decide), { retriable: err => isDeadlock(err) || isDuplicateEntry(err) });
   }
 
   private async tryUpdateCounters<T>(
@@ -114,10 +114,11 @@ export class ThrottleRepository {
   }
 
   async saveKnownAddress(key: string, at: Date): Promise<void> {
-    await this.db.query(
+    // Parallel logins of one user from one address write this row at once (on two Galera nodes: a conflict).
+    await retryTransaction(() => this.db.query(
       'INSERT INTO auth_known_addresses (address_key, last_success_at) VALUES (?, ?) ON DUPLICATE KEY UPDATE last_success_at = VALUES(last_success_at)',
       [ key, at ],
-    );
+    ));
   }
 
   /**
@@ -132,11 +133,11 @@ export class ThrottleRepository {
       [ before, now, limit ],
     );
     if (found.length === 0) return { matched: 0, removed: 0 };
-    const result = await this.db.query(
+    const result = await retryTransaction(() => this.db.query(
       `DELETE c FROM auth_throttle c FORCE INDEX (PRIMARY)
         WHERE c.throttle_key IN (?) AND c.window_started_at < ? AND (c.blocked_until IS NULL OR c.blocked_until < ?)`,
       [ found.map(row => row.throttle_key), before, now ],
-    );
+    ));
     return { matched: found.length, removed: result.affectedRows };
   }
 

@@ -1,4 +1,5 @@
 import type { RDSClient } from '@eggjs/rds';
+import { retryTransaction } from './retry';
 import type { TokenCache } from '../infra/tokenCache';
 import type { CleanupBatch } from './cleanupBatch';
 import type { User } from './UserRepository';
@@ -131,7 +132,7 @@ export class TokenRepository {
    */
   async saveToken(token: NewToken, options: { grant?: NewGrant; spends?: { tokenId: number; at: Date } } = {}): Promise<boolean> {
     const { grant, spends } = options;
-    const saved = await this.db.beginTransactionScope(async conn => {
+    const saved = await retryTransaction(() => this.db.beginTransactionScope(async conn => {
       if (spends) {
         const spent = await conn.query(
           'UPDATE oauth_tokens SET revoked_at = ?, revoke_reason = \'rotated\' WHERE id = ? AND revoked_at IS NULL',
@@ -158,7 +159,7 @@ export class TokenRepository {
       // The access token the spent refresh token came with stops working in every worker.
       if (spends) await RevocationRepository.saveRevocation(conn, 'token', spends.tokenId);
       return true;
-    });
+    }));
     // After the commit: a lookup between a drop and the commit would cache the unspent row again.
     if (saved && spends) this.cache?.drop(revocationTag('token', spends.tokenId));
     return saved;
@@ -225,7 +226,7 @@ export class TokenRepository {
     // in the same transaction, so that a process stopping in between leaves no empty grant behind. This
     // DELETE has no other index to pick; its subquery is one idx_grant_id lookup per grant (EXPLAIN:
     // DEPENDENT SUBQUERY, ref), where the multi-table form scans both tables when they are small.
-    return this.db.beginTransactionScope(async conn => {
+    return retryTransaction(() => this.db.beginTransactionScope(async conn => {
       const tokens = await conn.query(
         `DELETE t FROM oauth_tokens t FORCE INDEX (PRIMARY)
           WHERE t.id IN (?) AND t.access_token_expires_at < ? AND (t.refresh_token_expires_at IS NULL OR t.refresh_token_expires_at < ?)`,
@@ -237,6 +238,6 @@ export class TokenRepository {
         [[ ...new Set(found.map(row => row.grant_id)) ]],
       );
       return { matched: found.length, removed: tokens.affectedRows, emptyGrants: grants.affectedRows };
-    });
+    }));
   }
 }

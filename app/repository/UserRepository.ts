@@ -1,4 +1,5 @@
 import type { RDSClient } from '@eggjs/rds';
+import { retryTransaction } from './retry';
 import { splitList } from './columns';
 
 export interface User {
@@ -82,7 +83,8 @@ export class UserRepository {
 
   /** Returns false when no such user exists. */
   async updatePasswordHash(id: number, passwordHash: string): Promise<boolean> {
-    const result = await this.db.query('UPDATE users SET password_hash = ? WHERE id = ?', [ passwordHash, id ]);
+    // Parallel logins of an imported (bcrypt) user each upgrade its hash.
+    const result = await retryTransaction(() => this.db.query('UPDATE users SET password_hash = ? WHERE id = ?', [ passwordHash, id ]));
     return result.affectedRows === 1;
   }
 

@@ -197,6 +197,41 @@ describe('[POST /oauth/token] grant_type=refresh_token', () => {
     assert.equal(await status(retry.body.access_token), 200);
   });
 
+  describe('on a Galera cluster, where a conflict with another node fails the commit (1213)', () => {
+    const certificationFailure = () => Object.assign(new Error('Deadlock found when trying to get lock; try restarting transaction'), { code: 'ER_LOCK_DEADLOCK', errno: 1213 });
+
+    it('should retry, and answer invalid_grant (never 5xx) when the retry finds the token spent by the racing refresh', async () => {
+      const first = await login(app);
+      const scope = app.mysql.beginTransactionScope.bind(app.mysql);
+      let conflicts = 0;
+      mock(app.mysql, 'beginTransactionScope', async (...args: Parameters<typeof scope>) => {
+        if (conflicts++ === 0) {
+          // The refresh that won on the other node committed first: this commit fails certification.
+          await app.mysql.query('UPDATE oauth_tokens SET revoked_at = NOW(3), revoke_reason = \'rotated\' WHERE revoked_at IS NULL');
+          throw certificationFailure();
+        }
+        return scope(...args);
+      });
+      const res = await refresh(app, first.refresh_token);
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+      assert.equal(res.body.error, 'invalid_grant');
+      assert.ok(conflicts >= 2, 'retried');
+    });
+
+    it('should answer invalid_grant, never 5xx, and revoke nothing, when it still conflicts after every retry', async () => {
+      const first = await login(app);
+      mock(app.mysql, 'beginTransactionScope', async () => {
+        throw certificationFailure();
+      });
+      const res = await refresh(app, first.refresh_token);
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+      assert.equal(res.body.error, 'invalid_grant');
+      mock.restore();
+      assert.equal(await status(first.access_token), 200, 'the token was not spent: nothing to take for reuse');
+      assert.equal((await refresh(app, first.refresh_token)).status, 200);
+    });
+  });
+
   it('should keep user and grant: the refreshed token is the same login', async () => {
     const first = await login(app);
     const next = (await refresh(app, first.refresh_token)).body;
