@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Context } from 'egg';
 import { InvalidClientError, OAuthError, ServerError, UnauthorizedRequestError } from 'oauth2-server';
 import { BROWSER_PAGES } from '../oauth/endpoints';
-import { NO_STORE, TooManyRequestsError, isDatabaseUnavailable } from '../oauth/errors';
+import { NO_STORE, TooManyRequestsError, UNAVAILABLE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../oauth/errors';
 import { errorPage } from '../view/pages';
 
 /** A server error in the error log, with its cause: the engine wraps what it did not expect (`inner`). */
@@ -21,8 +21,8 @@ function statusOf(err: unknown): number | undefined {
  *   (RFC 6750 §3, RFC 6749 §5.2), `Retry-After` on 429;
  * - other 4xx (body parser, CSRF check, method not allowed) with a generic description, never an
  *   internal message;
- * - anything else as 503 when the database is out of reach (retry later), else 500: logged with its
- *   cause, answered without message, SQL or stack.
+ * - anything else as 503 with `Retry-After` when the database cannot answer now (out of reach, a
+ *   cluster node not ready), else 500: logged with its cause, answered without message, SQL or stack.
  * Client errors are not logged: a flood of bad logins must not fill the error log. `log: false` when
  * the caller logs server errors itself (egg-onerror).
  */
@@ -51,6 +51,7 @@ export function renderError(ctx: Context, err: unknown, { log = true } = {}): vo
   }
   if (isDatabaseUnavailable(err)) {
     ctx.status = 503;
+    ctx.set('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
     ctx.body = { error: 'temporarily_unavailable', error_description: 'The service is temporarily unavailable, try again later' };
   } else {
     ctx.status = 500;
@@ -70,7 +71,12 @@ function renderPageError(ctx: Context, err: unknown, log: boolean): void {
       : errorPage('Invalid request', STATUS_CODES[status] ?? 'Bad Request');
     return;
   }
-  ctx.status = isDatabaseUnavailable(err) ? 503 : 500;
+  if (isDatabaseUnavailable(err)) {
+    ctx.status = 503;
+    ctx.set('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+  } else {
+    ctx.status = 500;
+  }
   ctx.body = errorPage('Try again later', 'The service cannot answer right now. Try again in a moment.');
   if (log) logServerError(ctx, err);
 }

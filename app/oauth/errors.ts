@@ -1,11 +1,20 @@
 import { InvalidClientError, OAuthError } from 'oauth2-server';
 
-/** Errors that mean "the database cannot be reached right now": the client may retry. */
+/**
+ * Errors that mean "the database cannot answer right now": the client may retry. Besides an outage:
+ * - ER_UNKNOWN_COM_ERROR (1047), a Galera node that is not ready: joining, catching up, or cut off
+ *   from the majority ("WSREP has not yet prepared node for application use");
+ * - ER_LOCK_WAIT_TIMEOUT (1205), also what a causal read (wsrep_sync_wait) answers on such a node;
+ * - ER_LOCK_DEADLOCK (1213), a conflict still unresolved after the transaction's retries.
+ */
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
   'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR',
-  'ER_LOCK_WAIT_TIMEOUT', 'ER_LOCK_DEADLOCK', 'ER_SERVER_SHUTDOWN',
+  'ER_LOCK_WAIT_TIMEOUT', 'ER_LOCK_DEADLOCK', 'ER_SERVER_SHUTDOWN', 'ER_UNKNOWN_COM_ERROR',
 ]);
+
+/** RFC 9110 §10.2.3: when to try again after a 503; a cluster node rejoins or is evicted within seconds. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 2;
 const UNAVAILABLE_NAMES = new Set([ 'PoolWaitTimeoutError', 'RDSClientGetConnectionError' ]);
 
 export function isDatabaseUnavailable(err: unknown): boolean {

@@ -104,6 +104,34 @@ describe('database outage (a fault-injecting proxy between the app and MySQL)', 
   });
 });
 
+describe('a Galera cluster node that cannot serve (joining, catching up, cut off from the majority)', () => {
+  afterEach(mock.restore);
+
+  async function answerWhenTheNodeSays(err: Error) {
+    await createClient(app);
+    await createUser(app);
+    const { access_token } = await login(app);
+    mock(app.container.tokens, 'findTokenByAccessTokenHash', async () => {
+      throw err;
+    });
+    return bearer(app, '/api/currentUser', `${access_token.slice(0, -1)}0`);
+  }
+
+  it('should answer 503 with Retry-After when the node is not ready (1047)', async () => {
+    const res = await answerWhenTheNodeSays(Object.assign(new Error('WSREP has not yet prepared node for application use'), { code: 'ER_UNKNOWN_COM_ERROR', errno: 1047 }));
+    assert.equal(res.status, 503, res.text);
+    assert.equal(res.body.error, 'temporarily_unavailable');
+    assert.equal(res.headers['retry-after'], '2');
+    assert.ok(!res.text.includes('WSREP'), res.text);
+  });
+
+  it('should answer 503 with Retry-After when a causal read times out on a node without quorum (1205)', async () => {
+    const res = await answerWhenTheNodeSays(Object.assign(new Error('Lock wait timeout exceeded; try restarting transaction'), { code: 'ER_LOCK_WAIT_TIMEOUT', errno: 1205 }));
+    assert.equal(res.status, 503, res.text);
+    assert.equal(res.headers['retry-after'], '2');
+  });
+});
+
 describe('unexpected failure', () => {
   afterEach(mock.restore);
 
