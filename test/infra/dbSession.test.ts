@@ -71,3 +71,22 @@ describe('[infra/dbSession] a failed statement leaves no value in the error log'
     assert.ok(!logged.includes('secret-looking-id'), logged);
   });
 });
+
+describe('[infra/dbSession] session settings', () => {
+  it('should set UTC, and leave wsrep_sync_wait as it was on a server without Galera (the cluster test checks causal reads on Galera)', async () => {
+    const conn = await app.mysql.getConnection();
+    try {
+      const [ row ] = await conn.query('SELECT @@session.time_zone AS tz, @@global.time_zone AS globalTz');
+      assert.equal(row.tz, '+00:00');
+      const [ wsrep ] = await conn.query('SHOW VARIABLES LIKE \'wsrep_on\'');
+      if (wsrep) {
+        // A MariaDB: wsrep is compiled in but off; the statement must not turn causal reads on.
+        assert.equal(wsrep.Value, 'OFF');
+        const [ wait ] = await conn.query('SELECT @@session.wsrep_sync_wait AS session, @@global.wsrep_sync_wait AS global');
+        assert.equal(wait.session, wait.global);
+      }
+    } finally {
+      conn.release();
+    }
+  });
+});
