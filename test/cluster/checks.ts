@@ -7,7 +7,7 @@
  * Every request goes to 127.0.0.1 only, every loop is bounded in count and time. Each check prints
  * PASS or FAIL with its figures; the last line counts them.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
@@ -123,16 +123,12 @@ function nodeClient(n: number, database?: string): RDSClient {
   return new RDSClient({ host: '127.0.0.1', port: ports.nodes[n - 1].sql, user: 'root', password: '', database, connectionLimit: 2, connectTimeout: 1000 });
 }
 
+/** A status variable of node n, or undefined while it does not answer (the client's own timeout: 2 s). */
 async function nodeStatus(n: number, variable: string): Promise<string | undefined> {
-  const db = nodeClient(n);
-  try {
-    const [ row ] = await db.query('SHOW STATUS LIKE ?', [ variable ]);
-    return row?.Value;
-  } catch {
-    return undefined;
-  } finally {
-    await db.end();
-  }
+  return new Promise(resolve => {
+    execFile('mariadb', [ '--protocol=TCP', '-h127.0.0.1', `-P${ports.nodes[n - 1].sql}`, '-uroot', '--connect-timeout=2', '-N', '-B', '-e', `SHOW STATUS LIKE '${variable}'` ],
+      { timeout: 5000 }, (err, stdout) => resolve(err ? undefined : stdout.trim().split('\t')[1]));
+  });
 }
 
 const nodePids = new Map<number, number>();
@@ -149,7 +145,9 @@ async function startNode(n: number, extra: string[] = []): Promise<{ ms: number;
   const grastate = path.join(dir, 'data/grastate.dat');
   if (existsSync(grastate) && /^seqno:\s*-1/m.test(readFileSync(grastate, 'utf8'))) {
     // Without networking: a recovering server that listened would hold clients' connections unanswered.
-    spawnSync('/usr/sbin/mariadbd', [ `--defaults-file=${dir}/my.cnf`, '--wsrep-recover', '--skip-networking', `--log-error=${dir}/recover.log` ], { stdio: 'ignore' });
+    // Not spawnSync: the load's answers would wait unread in this process and look slow.
+    await new Promise(resolve => spawn('/usr/sbin/mariadbd', [ `--defaults-file=${dir}/my.cnf`, '--wsrep-recover', '--skip-networking', `--log-error=${dir}/recover.log` ], { stdio: 'ignore' })
+      .once('exit', resolve));
     const position = /WSREP: Recovered position: (\S+)/g;
     let last: string | undefined;
     for (const match of readFileSync(path.join(dir, 'recover.log'), 'utf8').matchAll(position)) last = match[1];
