@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
 import type { MockApplication } from 'egg-mock';
 import qs from 'qs';
@@ -73,9 +74,19 @@ export function admin(...args: string[]): Promise<AdminRun> {
   return new Promise(resolve => {
     execFile(process.execPath, [ LAUNCHER, 'admin', ...args ], {
       env: { ...SHELL_ENV, EGG_SERVER_ENV: 'unittest' },
-      timeout: 30000,
+      // Generous: a command starts TypeScript and migrates first, slow on a loaded machine.
+      timeout: 90000,
     }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
     });
   });
+}
+
+/** A loopback port free right now (for a cluster of workers, which needs a fixed port). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise(resolve => server.close(resolve));
+  return port;
 }

@@ -1,19 +1,10 @@
 import { strict as assert } from 'node:assert';
-import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { app, mock } from 'egg-mock/bootstrap';
 import type { MockApplication } from 'egg-mock';
-import { USER, basic, CLIENT, createClient, createUser } from '../helpers';
+import { USER, basic, CLIENT, createClient, createUser, freePort } from '../helpers';
 import qs from 'qs';
 import { RevocationFeed } from '../../app/infra/revocationFeed';
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise(resolve => server.close(resolve));
-  return port;
-}
 
 describe('[infra/revocationFeed] a revocation reaches every worker within 250 ms', function() {
   this.timeout(120000);
