@@ -9,11 +9,13 @@ import { prepareSessions } from './app/infra/dbSession';
 import { RevocationFeed } from './app/infra/revocationFeed';
 import { type SigningKeyRefresh, loadSigningKeys } from './app/infra/signingKeyRefresh';
 import { addBearerOptions } from './app/oauth/bearer';
+import { CLUSTER_METRICS, WORKER_METRICS } from './app/infra/metrics';
 
 export default class AppBootHook implements IBoot {
   private server?: Server;
   private feed?: RevocationFeed;
   private keyRefresh?: SigningKeyRefresh;
+  private metricsTimer?: NodeJS.Timeout;
 
   constructor(private readonly app: Application) {
     // egg-cluster hands each worker its HTTP server; `npm stop` (SIGTERM) then closes the app.
@@ -25,8 +27,8 @@ export default class AppBootHook implements IBoot {
   configWillLoad() {
     const { config } = this.app;
     // Ahead of egg's own middleware (body parser, security checks): their errors are answered by the
-    // one errorHandler too, and every answer carries its request id.
-    config.coreMiddleware.unshift('requestId', 'errorHandler');
+    // one errorHandler too, every answer carries its request id and is counted in the metrics.
+    config.coreMiddleware.unshift('requestId', 'requestMetrics', 'errorHandler');
     // What still escapes it (an error koa hands to ctx.onerror, e.g. from a response stream) is
     // answered the same way, as JSON; egg-onerror logs it, server errors only.
     config.onerror = {
@@ -62,15 +64,35 @@ export default class AppBootHook implements IBoot {
     const { app } = this;
     const { tokenCache, revocations } = app.container;
     this.keyRefresh?.start();
+    this.shareMetrics();
     if (!tokenCache) return;
-    this.feed = new RevocationFeed(revocations, tokenCache, app.config.oauth.revocationFeed, app.coreLogger);
-    this.feed.start();
+    const feed = new RevocationFeed(revocations, tokenCache, app.config.oauth.revocationFeed, app.coreLogger);
+    app.metrics.sources.revocationFeedAge = () => feed.ageSeconds;
+    feed.start();
+    this.feed = feed;
+  }
+
+  /** Each worker hands its figures to the agent, which sends every worker the sum (agent.ts). */
+  private shareMetrics() {
+    const { app } = this;
+    const { secret, pushMs } = app.config.metrics;
+    if (!secret) return;
+    app.messenger.on(CLUSTER_METRICS, (text: string) => {
+      app.metrics.clusterText = text;
+    });
+    this.metricsTimer = setInterval(() => {
+      app.metrics.snapshot().then(metrics => app.messenger.sendToAgent(WORKER_METRICS, { pid: process.pid, metrics }), err => {
+        app.coreLogger.warn('[metrics] cannot collect this worker\'s figures: %s', (err as Error).message);
+      });
+    }, pushMs);
+    this.metricsTimer.unref();
   }
 
   /** Graceful shutdown: requests in flight are answered before the worker (and its pool) goes. */
   async beforeClose() {
     this.feed?.stop();
     this.keyRefresh?.stop();
+    clearInterval(this.metricsTimer);
     if (this.server) await drainServer(this.server, this.app.config.oauth.shutdownTimeoutMs);
   }
 

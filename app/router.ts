@@ -31,6 +31,7 @@ export default (app: Application) => {
 
   router.get('/health', controller.health.show);
   router.get('/health/ready', controller.health.ready);
+  router.get('/metrics', controller.metrics.show);
 
   // The browser page and the client it logs in with; its scripts and styles are static files under /public/.
   router.get('/', controller.frontend.index);

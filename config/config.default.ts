@@ -4,6 +4,7 @@ import { DEMO_CLIENT, DEMO_CODE_CLIENT } from './demo';
 import type { ThrottleConfig } from '../app/core/throttle';
 import type { RevocationFeedOptions } from '../app/infra/revocationFeed';
 import type { TokenCacheOptions } from '../app/infra/tokenCache';
+import type { MetricsOptions } from '../app/infra/metrics';
 import { type Argon2Options, OWASP_ARGON2ID } from '../app/core/password';
 import { BROWSER_PAGES } from '../app/oauth/endpoints';
 import { databaseSettings } from './database';
@@ -55,6 +56,8 @@ export interface BizConfig {
     /** JWT access tokens and their signing keys (JWT_* variables). */
     jwt: JwtConfig;
   };
+  /** GET /metrics (Prometheus): off unless METRICS_TOKEN is set; see the README's "Metrics". */
+  metrics: MetricsOptions;
   /**
    * The clients of the browser page at / (handed to it by GET /frontend/config.json). Both empty = the
    * page says none is configured.
@@ -96,7 +99,7 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
   // Signs cookies; production refuses to start without APP_KEYS (config.prod.ts).
   config.keys = process.env.APP_KEYS || `${appInfo.name}_development_only_key`;
 
-  // requestId and errorHandler run first of all, ahead of egg's own middleware (app.ts).
+  // requestId, requestMetrics and errorHandler run first of all, ahead of egg's own middleware (app.ts).
   config.middleware = [ 'contentSecurityPolicy', 'bearerScheme' ];
 
   config.logger = {
@@ -238,6 +241,8 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
       jwt: jwtSettings(appInfo.env),
     },
     frontend: frontendClient(appInfo.env),
+    // `secret`: egg leaves keys with that word out of its config dump (run/*_config.json).
+    metrics: { secret: process.env.METRICS_TOKEN || '', pushMs: 5000 },
   };
 
   return { ...config, ...bizConfig };

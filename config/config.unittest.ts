@@ -6,6 +6,8 @@ export default () => {
     proxy: true,
     // Tests provoke errors on purpose; they are in logs/, the test report stays readable.
     logger: { consoleLevel: 'NONE' },
+    // Tests read GET /metrics; the agent sums the workers' figures every 200 ms.
+    metrics: { secret: 'unittest-metrics-token', pushMs: 200 },
     oauth: {
       // Tests create many users: cheap hashes there, the real parameters everywhere else.
       argon2: { memoryCost: 1024, timeCost: 1, parallelism: 1 },

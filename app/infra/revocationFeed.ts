@@ -53,6 +53,11 @@ export class RevocationFeed {
     clearTimeout(this.timer);
   }
 
+  /** Seconds since the last successful read (GET /metrics). */
+  get ageSeconds(): number {
+    return (Date.now() - this.lastRead) / 1000;
+  }
+
   /** One read of the feed; the timer calls it, tests may too. */
   async poll(): Promise<void> {
     const windowMs = this.options.windowSeconds * 1000;

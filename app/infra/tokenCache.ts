@@ -22,6 +22,8 @@ export class TokenCache<TokenRecord extends object> {
   private readonly byTag = new Map<string, Set<string>>();
   /** Moves on at every drop: a record read before a drop is not cached after it (see set). */
   #generation = 0;
+  /** Lookups so far (GET /metrics). */
+  readonly stats = { hits: 0, misses: 0 };
 
   constructor(private readonly options: TokenCacheOptions, private readonly tagsOf: (record: TokenRecord) => string[]) {
     if (options.ttlMs > 0) {
@@ -34,7 +36,11 @@ export class TokenCache<TokenRecord extends object> {
   }
 
   get(accessTokenHash: string): TokenRecord | undefined {
-    return this.cache?.get(accessTokenHash);
+    if (!this.cache) return undefined;
+    const record = this.cache.get(accessTokenHash);
+    if (record) this.stats.hits++;
+    else this.stats.misses++;
+    return record;
   }
 
   get generation(): number {

@@ -35,6 +35,7 @@ export default (_options: unknown, app: { config: EggAppConfig }) => {
     const started = Date.now();
     try {
       await next();
+      if (ctx.status === 200) ctx.app.metrics.tokensIssued.inc({ grant_type: grantType });
     } catch (err) {
       if (isCredentialFailure(err)) await failureFloor(ctx, started);
       throw err;
