@@ -2,35 +2,49 @@
  * npm run bench: builds the app, starts it in production mode with egg-scripts on 127.0.0.1 against
  * its own database (oauth2_bench), seeds users and tokens, drives it with autocannon, prints one table
  * with the ratios the performance targets are stated in, writes the same as JSON, and stops what it
- * started. Options: --duration s (10), --connections n (50), --workers 1,2 (the worker counts to
- * compare on the Bearer route), --tokens n (10000 token rows; 1000000 for the lookup-scaling figure),
- * --bearer-tokens n (1000: distinct tokens the Bearer scenarios cycle through), --skip-build.
+ * started. In the same run, on the same machine, it drives the same work on the peer (panva/oidc-provider,
+ * see --peer-dir) and `/health`'s counterpart on a bare egg app (bench/bare-egg), one scenario on one
+ * server then the same on the next.
+ *
+ * Options: --duration s (10), --connections n (50), --workers 1,2 (the worker counts to compare on the
+ * Bearer route; the peer is compared with the last), --tokens n (10000 token rows; 1000000 for the
+ * lookup-scaling figure), --bearer-tokens n (1000: distinct tokens the Bearer scenarios cycle through),
+ * --warmup s (2: unmeasured load before each scenario that has a counterpart), --revocation-trials n (20),
+ * --peer-dir dir (../shared/peer-bench from the repository), --no-peer, --no-bare-egg, --skip-build.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import argon2 from 'argon2';
-import autocannon from 'autocannon';
 import { RDSClient } from '@eggjs/rds';
 import { databaseSettings } from '../config/database';
 import { ensureDatabase, migrate } from '../app/infra/migrator';
 import { OWASP_ARGON2ID, PasswordHasher } from '../app/core/password';
+import { FORM, basicAuth, json, must, send } from './http';
+import { type LoadSettings, type Row, type Scenario, type Setup, drive, measure } from './load';
+import { type RevocationResult, revocationBound } from './revocation';
+import { EggApp, HOST, Peer, type ServerName, log, preparePeer } from './servers';
 
 const ROOT = path.join(__dirname, '..');
-const TITLE = 'oauth2-server-bench';
-const HOST = '127.0.0.1';
-const PORT = 7101;
-const BASE = `http://${HOST}:${PORT}`;
 const DATABASE = 'oauth2_bench';
+/** Password, refresh and introspection: a resource server's client, as before. */
 const CLIENT_ID = 'bench';
 const CLIENT_SECRET = 'bench-client-secret';
-const BASIC = `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}`;
+const BASIC = basicAuth(CLIENT_ID, CLIENT_SECRET);
+/** client_credentials: the peer's client, secret and scope, so that both servers issue the same token. */
+const SERVICE_ID = 'bench-service';
+const SERVICE_SECRET = 'bench-secret-0123456789abcdef0123456789abcdef';
+const SERVICE_BASIC = basicAuth(SERVICE_ID, SERVICE_SECRET);
+const SCOPE = 'api:read';
+/** The peer's fixed client (bench.mjs). */
+const PEER_BASIC = basicAuth('bench-client', 'bench-secret-0123456789abcdef0123456789abcdef');
 const PASSWORD = 'bench-user-password';
 const USERS = 1000;
+const CLIENT_CREDENTIALS = `grant_type=client_credentials&scope=${encodeURIComponent(SCOPE)}`;
 
 const { values: args } = parseArgs({
   options: {
@@ -39,30 +53,27 @@ const { values: args } = parseArgs({
     workers: { type: 'string', default: '1,2' },
     tokens: { type: 'string', default: '10000' },
     'bearer-tokens': { type: 'string', default: '1000' },
+    warmup: { type: 'string', default: '2' },
+    'revocation-trials': { type: 'string', default: '20' },
+    'peer-dir': { type: 'string', default: path.join(ROOT, '..', 'shared', 'peer-bench') },
+    'no-peer': { type: 'boolean', default: false },
+    'no-bare-egg': { type: 'boolean', default: false },
     'skip-build': { type: 'boolean', default: false },
   },
 });
 const DURATION = Number(args.duration);
 const CONNECTIONS = Number(args.connections);
 const WORKER_COUNTS = (args.workers ?? '1').split(',').map(Number);
+const FIRST = WORKER_COUNTS[0];
+const LAST = WORKER_COUNTS[WORKER_COUNTS.length - 1];
 const BEARER_TOKENS = Number(args['bearer-tokens']);
 const TOKEN_ROWS = Math.max(Number(args.tokens), BEARER_TOKENS);
-
-interface Row {
-  scenario: string;
-  workers: number;
-  reqPerSec: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  non2xx: number;
-  /** Worker RSS when the scenario started and when it ended. */
-  rssStartMiB: number;
-  rssMiB: number;
-}
+const REVOCATION_TRIALS = Number(args['revocation-trials']);
+const LOAD: LoadSettings = { duration: DURATION, connections: CONNECTIONS, warmup: Number(args.warmup) };
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
 const token = () => randomBytes(32).toString('hex');
+const logDir = (what: string) => mkdtempSync(path.join(os.tmpdir(), `oauth2-bench-${what}-`));
 const env = {
   ...process.env,
   EGG_SERVER_ENV: 'prod',
@@ -70,12 +81,9 @@ const env = {
   HOST,
   MYSQL_DATABASE: DATABASE,
   APP_KEYS: 'bench-only-key',
-  LOG_DIR: mkdtempSync(path.join(os.tmpdir(), 'oauth2-bench-logs-')),
+  LOG_DIR: logDir('logs'),
 };
-
-function log(message: string) {
-  process.stderr.write(`[bench] ${message}\n`);
-}
+const bareHome = logDir('bare-egg');
 
 async function insertRows(db: RDSClient, table: string, columns: string[], rows: unknown[][]) {
   for (let i = 0; i < rows.length; i += 2000) {
@@ -109,11 +117,16 @@ async function seed(db: RDSClient) {
     await db.query(`DELETE FROM ${table}`);
   }
   const hasher = new PasswordHasher(OWASP_ARGON2ID);
-  const [ passwordHash, secretHash ] = await Promise.all([ hasher.hash(PASSWORD), hasher.hash(CLIENT_SECRET) ]);
+  const [ passwordHash, secretHash, serviceHash ] = await Promise.all([ hasher.hash(PASSWORD), hasher.hash(CLIENT_SECRET), hasher.hash(SERVICE_SECRET) ]);
   const client = await db.query(
     `INSERT INTO oauth_clients (client_id, secret_hash, grants, scopes, redirect_uris, resource_server)
       VALUES (?, ?, 'password refresh_token client_credentials', '', '', 1)`,
     [ CLIENT_ID, secretHash ],
+  );
+  await db.query(
+    `INSERT INTO oauth_clients (client_id, secret_hash, grants, scopes, redirect_uris)
+      VALUES (?, ?, 'client_credentials', ?, '')`,
+    [ SERVICE_ID, serviceHash, SCOPE ],
   );
   const clientPk = Number(client.insertId);
   await insertRows(db, 'users', [ 'username', 'password_hash' ],
@@ -122,76 +135,12 @@ async function seed(db: RDSClient) {
   return { clientPk, userIds };
 }
 
-function workerPids(): number[] {
-  try {
-    return execFileSync('pgrep', [ '-f', `app_worker.js.*${TITLE}` ], { encoding: 'utf8' }).trim().split('\n')
-      .map(Number)
-      .filter(Boolean);
-  } catch {
-    return [];
-  }
-}
-
-function workerRssMiB(): number {
-  const pids = workerPids();
-  if (pids.length === 0) return 0;
-  const out = execFileSync('ps', [ '-o', 'rss=', '-p', pids.join(',') ], { encoding: 'utf8' });
-  return Math.round(out.trim().split('\n').reduce((sum, kb) => sum + Number(kb), 0) / 1024);
-}
-
-function npx(...argv: string[]) {
-  execFileSync('npx', argv, { cwd: ROOT, env, stdio: [ 'ignore', 'ignore', 'inherit' ] });
-}
-
-async function startServer(workers: number) {
-  log(`starting the production app with ${workers} worker(s) on ${BASE}`);
-  npx('egg-scripts', 'start', '--daemon', `--title=${TITLE}`, `--port=${PORT}`, `--workers=${workers}`, '--env=prod',
-    `--stdout=${env.LOG_DIR}/master-stdout.log`, `--stderr=${env.LOG_DIR}/master-stderr.log`);
-}
-
-function stopServer() {
-  npx('egg-scripts', 'stop', `--title=${TITLE}`);
-}
-
-type Setup = (req: autocannon.Request) => autocannon.Request;
-
-async function drive(title: string, opts: { path: string; method?: 'GET' | 'POST'; headers?: Record<string, string>; setupRequest?: Setup; connections?: number }): Promise<[autocannon.Result, number]> {
-  const rssStart = workerRssMiB();
-  const result = await autocannon({
-    title,
-    url: BASE,
-    connections: opts.connections ?? CONNECTIONS,
-    duration: DURATION,
-    requests: [{
-      method: opts.method ?? 'GET',
-      path: opts.path,
-      headers: opts.headers,
-      ...opts.setupRequest ? { setupRequest: opts.setupRequest } : {},
-    }],
-  });
-  return [ result, rssStart ];
-}
-
-function row(scenario: string, workers: number, [ result, rssStartMiB ]: [autocannon.Result, number]): Row {
-  return {
-    scenario,
-    workers,
-    reqPerSec: Math.round(result.requests.average),
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    errors: result.errors + result.timeouts,
-    non2xx: result.non2xx,
-    rssStartMiB,
-    rssMiB: workerRssMiB(),
-  };
-}
-
 function cycle<T>(items: T[]): () => T {
   let i = 0;
   return () => items[i++ % items.length];
 }
 
-const FORM = { 'content-type': 'application/x-www-form-urlencoded', authorization: BASIC };
+const bearerOf = (next: () => string): Setup => req => ({ ...req, headers: { ...req.headers, authorization: `Bearer ${next()}` } });
 
 /** The raw argon2id verification rate of this machine, with the app's parameters and threadpool. */
 async function argon2Rate(): Promise<number> {
@@ -219,8 +168,73 @@ async function lookupMs(db: RDSClient, hashes: string[]): Promise<number> {
   return Number(process.hrtime.bigint() - started) / 1e6 / hashes.length;
 }
 
+interface IssuedToken {
+  access_token?: string;
+  token_type?: string;
+}
+
+/** Each server's work, before any load: what the bench measures must be the real thing, answered right. */
+async function checkOurs(base: string, bearerToken: string) {
+  const health = await send(base, 'GET', '/health');
+  must(health.status === 200, 'ours: GET /health -> 200', health);
+  const me = await send(base, 'GET', '/api/currentUser', { headers: { authorization: `Bearer ${bearerToken}` } });
+  must(me.status === 200, 'ours: GET /api/currentUser with a seeded token -> 200', me);
+  const unknown = await send(base, 'GET', '/api/currentUser', { headers: { authorization: `Bearer ${token()}` } });
+  must(unknown.status === 401, 'ours: GET /api/currentUser with an unknown token -> 401', unknown);
+  const issued = await send(base, 'POST', '/oauth/token', { headers: { 'content-type': FORM, authorization: SERVICE_BASIC }, body: CLIENT_CREDENTIALS });
+  const body = json<IssuedToken>(issued, 'ours: client_credentials');
+  must(issued.status === 200 && typeof body.access_token === 'string' && body.token_type?.toLowerCase() === 'bearer',
+    'ours: client_credentials -> 200 with a Bearer access token', issued);
+  const wrong = await send(base, 'POST', '/oauth/token', { headers: { 'content-type': FORM, authorization: basicAuth(SERVICE_ID, 'wrong') }, body: CLIENT_CREDENTIALS });
+  must(wrong.status === 401, 'ours: client_credentials with a wrong secret -> 401', wrong);
+  const introspected = await send(base, 'POST', '/oauth/introspect', { headers: { 'content-type': FORM, authorization: BASIC }, body: `token=${bearerToken}&token_type_hint=access_token` });
+  must(introspected.status === 200 && json<{ active?: boolean }>(introspected, 'ours: introspection').active === true,
+    'ours: introspection of a seeded token -> active:true', introspected);
+}
+
+async function checkBareEgg(base: string) {
+  const hello = await send(base, 'GET', '/');
+  must(hello.status === 200 && hello.text === 'hello', 'bare egg: GET / -> 200 hello', hello);
+}
+
+async function mintPeerToken(base: string): Promise<string> {
+  const issued = await send(base, 'POST', '/token', { headers: { 'content-type': FORM, authorization: PEER_BASIC }, body: CLIENT_CREDENTIALS });
+  const body = json<IssuedToken>(issued, 'peer: POST /token');
+  must(issued.status === 200 && typeof body.access_token === 'string', 'peer: POST /token client_credentials -> 200 with an access token', issued);
+  return body.access_token as string;
+}
+
+/** Checks the peer's routes, then mints the tokens its Bearer and introspection scenarios cycle through. */
+async function peerTokens(base: string, count: number): Promise<string[]> {
+  const plain = await send(base, 'GET', '/plain');
+  must(plain.status === 200, 'peer: GET /plain -> 200', plain);
+  const first = await mintPeerToken(base);
+  const resource = await send(base, 'GET', '/resource', { headers: { authorization: `Bearer ${first}` } });
+  must(resource.status === 200, 'peer: GET /resource with its token -> 200', resource);
+  const unknown = await send(base, 'GET', '/resource', { headers: { authorization: `Bearer ${token()}` } });
+  must(unknown.status === 401, 'peer: GET /resource with an unknown token -> 401', unknown);
+  const introspected = await send(base, 'POST', '/token/introspection', { headers: { 'content-type': FORM, authorization: PEER_BASIC }, body: `token=${first}&token_type_hint=access_token` });
+  must(json<{ active?: boolean }>(introspected, 'peer: introspection').active === true, 'peer: introspection of its token -> active:true', introspected);
+  const pool = [ first ];
+  const lane = async () => {
+    while (pool.length < count) pool.push(await mintPeerToken(base));
+  };
+  await Promise.all(Array.from({ length: 8 }, lane));
+  return pool.slice(0, count);
+}
+
+interface Ratio {
+  target: string;
+  value: number;
+  min?: number;
+  max?: number;
+  /** Why there is no value (a server that was skipped). */
+  missing?: string;
+}
+
 async function main() {
   const started = Date.now();
+  const loadavgStart = os.loadavg();
   if (!args['skip-build']) {
     log('compiling (npm run tsc)');
     execFileSync('npm', [ 'run', 'tsc' ], { cwd: ROOT, stdio: [ 'ignore', 'ignore', 'inherit' ] });
@@ -232,6 +246,8 @@ async function main() {
   log(`seeding ${DATABASE}: ${USERS} users, ${TOKEN_ROWS} access tokens, refresh tokens`);
   const { clientPk, userIds } = await seed(db);
   const bearerTokens = await seedTokens(db, clientPk, userIds, BEARER_TOKENS, BEARER_TOKENS, false);
+  // Tokens of their own: each trial revokes one, and the load scenarios must not meet a revoked token.
+  const revocationTokens = await seedTokens(db, clientPk, userIds, REVOCATION_TRIALS, REVOCATION_TRIALS, false);
   // Each refresh spends one: more than the refresh scenario can use, so that none is reused.
   const refreshCount = Math.max(20000, DURATION * 3000);
   const refreshSeeds = await seedTokens(db, clientPk, userIds, refreshCount, refreshCount, true);
@@ -248,58 +264,158 @@ async function main() {
   }
   const [{ n: tokenRows }] = await db.query('SELECT COUNT(*) AS n FROM oauth_tokens');
 
+  // Titles unique to this run: stopping by title never reaches a server someone else started.
+  const ours = new EggApp('ours', { title: `oauth2-server-bench-${process.pid}`, baseDir: ROOT, env, logDir: env.LOG_DIR });
+  const bare = args['no-bare-egg'] ? undefined : new EggApp('bare egg', {
+    title: `oauth2-bare-egg-bench-${process.pid}`,
+    baseDir: path.join(ROOT, 'bench', 'bare-egg'),
+    // The project's own egg, so that the floor is the same egg version with the same default plugins.
+    framework: path.join(ROOT, 'node_modules', 'egg'),
+    // egg's production root is the home folder; EGG_HOME (egg) and MOCK_HOME_DIR (egg-scripts) keep its logs here.
+    env: { ...process.env, EGG_HOME: bareHome, MOCK_HOME_DIR: bareHome },
+    logDir: bareHome,
+  });
+  let peer: Peer | undefined;
+  let peerNote = 'skipped (--no-peer)';
+  let peerVersion = '';
+  const stopAll = () => Promise.all([ ours.stop(), bare?.stop(), peer?.stop() ]);
+  const onSignal = (signal: NodeJS.Signals) => {
+    log(`${signal}: stopping what the bench started`);
+    stopAll().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
   const rows: Row[] = [];
   const extra: Record<string, number> = {};
+  let revocation: RevocationResult | undefined;
   const nextUser = cycle(Array.from({ length: USERS }, (_, i) => `user${i}`));
   const nextBearer = cycle(bearerTokens);
   const nextRefresh = cycle(refreshTokens);
-  const bearer: Setup = req => ({ ...req, headers: { ...req.headers, authorization: `Bearer ${nextBearer()}` } });
+  const bearer = bearerOf(nextBearer);
+  const ourForm = { 'content-type': FORM, authorization: BASIC };
   const passwordGrant: Setup = req => ({ ...req, body: `grant_type=password&username=${nextUser()}&password=${PASSWORD}` });
 
-  try {
-    for (const workers of WORKER_COUNTS) {
-      await startServer(workers);
-      await sleep(1000);
-      // Warm-up: JIT, pools, caches.
-      await autocannon({ url: `${BASE}/health`, connections: 10, duration: 2 });
-      rows.push(row('a. GET /health (no auth)', workers, await drive('a', { path: '/health' })));
-      rows.push(row('b. GET /api/currentUser (Bearer)', workers, await drive('b', { path: '/api/currentUser', setupRequest: bearer })));
-      if (workers !== WORKER_COUNTS[0]) {
-        stopServer();
-        continue;
-      }
-      rows.push(row('c. password grant', workers, await drive('c', { path: '/oauth/token', method: 'POST', headers: FORM, setupRequest: passwordGrant })));
-      rows.push(row('d. refresh grant', workers, await drive('d', {
-        path: '/oauth/token', method: 'POST', headers: FORM,
-        setupRequest: req => ({ ...req, body: `grant_type=refresh_token&refresh_token=${nextRefresh()}` }),
-      })));
-      rows.push(row('e. introspection', workers, await drive('e', {
-        path: '/oauth/introspect', method: 'POST', headers: FORM,
-        setupRequest: req => ({ ...req, body: `token=${nextBearer()}` }),
-      })));
-      const [ mixedBearer ] = await Promise.all([
-        drive('f', { path: '/api/currentUser', setupRequest: bearer, connections: Math.max(1, CONNECTIONS / 2) }),
-        drive('f-load', { path: '/oauth/token', method: 'POST', headers: FORM, setupRequest: passwordGrant, connections: Math.max(1, CONNECTIONS / 2) }),
-      ]);
-      rows.push(row('f. (b) while (c) saturates', workers, mixedBearer));
-      stopServer();
+  // What each server runs for the work that is compared; the letter is the row's id on every server.
+  const ourScenarios: Record<string, Scenario> = {
+    a: { id: 'a', name: 'a. GET /health (no auth)', path: '/health', warmup: true },
+    b: { id: 'b', name: 'b. GET /api/currentUser (Bearer)', path: '/api/currentUser', setupRequest: bearer, warmup: true },
+    e: { id: 'e', name: 'e. introspection', path: '/oauth/introspect', method: 'POST', headers: ourForm, warmup: true,
+      setupRequest: req => ({ ...req, body: `token=${nextBearer()}&token_type_hint=access_token` }) },
+    h: { id: 'h', name: 'h. client_credentials issuance', path: '/oauth/token', method: 'POST', warmup: true,
+      headers: { 'content-type': FORM, authorization: SERVICE_BASIC }, setupRequest: req => ({ ...req, body: CLIENT_CREDENTIALS }) },
+  };
+  let peerScenarios: Record<string, Scenario> = {};
+  const bareScenario: Scenario = { id: 'a', name: 'a. GET / (hello)', path: '/', warmup: true };
+
+  /** The same work on our server, then on the peer, so that both see the same machine. */
+  const sideBySide = async (id: string, workers: number) => {
+    rows.push(await measure(ours, ourScenarios[id], workers, LOAD));
+    if (!peer || !peerScenarios[id]) return;
+    await peer.counters();
+    rows.push(await measure(peer, peerScenarios[id], workers, LOAD));
+    const counted = await peer.counters();
+    if (id === 'e') {
+      // A 200 that says active:false is a wrong answer that autocannon counts as a success.
+      must(counted.introspectOther * 100 <= counted.introspectActive, `peer: introspection answered active:true (${counted.introspectActive} active, ${counted.introspectOther} not)`);
     }
+  };
+
+  try {
+    if (args['no-peer']) {
+      log('the peer was skipped (--no-peer)');
+    } else {
+      const prepared = preparePeer(args['peer-dir'] as string);
+      if ('skipped' in prepared) {
+        peerNote = `skipped: ${prepared.skipped}`;
+        log(`the peer was skipped: ${prepared.skipped}`);
+      } else {
+        peer = new Peer(prepared.dir);
+        await peer.start();
+        const pool = await peerTokens(peer.base, BEARER_TOKENS);
+        const nextPeer = cycle(pool);
+        const peerForm = { 'content-type': FORM, authorization: PEER_BASIC };
+        peerScenarios = {
+          a: { id: 'a', name: 'a. GET /plain (no auth)', path: '/plain', warmup: true },
+          b: { id: 'b', name: 'b. GET /resource (Bearer)', path: '/resource', setupRequest: bearerOf(nextPeer), warmup: true },
+          e: { id: 'e', name: 'e. POST /token/introspection', path: '/token/introspection', method: 'POST', headers: peerForm, warmup: true,
+            setupRequest: req => ({ ...req, body: `token=${nextPeer()}&token_type_hint=access_token` }) },
+          h: { id: 'h', name: 'h. POST /token client_credentials', path: '/token', method: 'POST', headers: peerForm, warmup: true,
+            setupRequest: req => ({ ...req, body: CLIENT_CREDENTIALS }) },
+        };
+        peerVersion = JSON.parse(readFileSync(path.join(prepared.dir, 'node_modules', 'oidc-provider', 'package.json'), 'utf8')).version;
+        peerNote = `oidc-provider ${peerVersion} (in-memory store, one process), copy in ${prepared.dir}`;
+      }
+    }
+
+    for (const workers of WORKER_COUNTS) {
+      await ours.start(workers);
+      await bare?.start(workers);
+      await sleep(1000);
+      await checkOurs(ours.base, bearerTokens[0]);
+      if (bare) await checkBareEgg(bare.base);
+      // Warm-up: JIT, pools, caches.
+      await drive(ours, ourScenarios.a, { ...LOAD, connections: 10 }, 2);
+
+      rows.push(await measure(ours, ourScenarios.a, workers, LOAD));
+      if (bare) rows.push(await measure(bare, bareScenario, workers, LOAD));
+      if (peer && workers === LAST) rows.push(await measure(peer, peerScenarios.a, workers, LOAD));
+      if (workers === LAST) await sideBySide('b', workers);
+      else rows.push(await measure(ours, ourScenarios.b, workers, LOAD));
+
+      if (workers === FIRST) {
+        rows.push(await measure(ours, { id: 'c', name: 'c. password grant', path: '/oauth/token', method: 'POST', headers: ourForm, setupRequest: passwordGrant }, workers, LOAD));
+        rows.push(await measure(ours, {
+          id: 'd', name: 'd. refresh grant', path: '/oauth/token', method: 'POST', headers: ourForm,
+          setupRequest: req => ({ ...req, body: `grant_type=refresh_token&refresh_token=${nextRefresh()}` }),
+        }, workers, LOAD));
+        if (workers !== LAST) rows.push(await measure(ours, ourScenarios.e, workers, LOAD));
+        const half = Math.max(1, CONNECTIONS / 2);
+        const [ mixedBearer ] = await Promise.all([
+          measure(ours, { id: 'f', name: 'f. (b) while (c) saturates', path: '/api/currentUser', setupRequest: bearer, connections: half }, workers, LOAD),
+          drive(ours, { id: 'f-load', name: 'password grant', path: '/oauth/token', method: 'POST', headers: ourForm, setupRequest: passwordGrant, connections: half }, LOAD),
+        ]);
+        rows.push(mixedBearer);
+      }
+      if (workers === LAST) {
+        await sideBySide('h', workers);
+        await sideBySide('e', workers);
+        if (workers >= 2 && REVOCATION_TRIALS > 0) {
+          log(`revocation trials: ${REVOCATION_TRIALS}, ${workers} workers`);
+          revocation = await revocationBound(ours.base, '/api/currentUser', revocationTokens,
+            value => send(ours.base, 'POST', '/oauth/revoke', { headers: ourForm, body: `token=${value}&token_type_hint=access_token` }),
+            { trials: REVOCATION_TRIALS, connections: 16, streak: 5, timeoutMs: 3000 });
+        }
+      }
+      await Promise.all([ ours.stop(), bare?.stop() ]);
+    }
+    await peer?.stop();
     log('measuring the raw argon2id verification rate');
     extra.argon2VerifyPerSec = Math.round(await argon2Rate());
   } finally {
-    if (workerPids().length > 0) stopServer();
+    await stopAll();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await db.end();
     // The compiled .js would otherwise shadow the sources for `npm run admin`.
     if (!args['skip-build']) execFileSync('npm', [ 'run', 'clean' ], { cwd: ROOT, stdio: 'ignore' });
   }
+  const loadavgEnd = os.loadavg();
 
-  const get = (prefix: string, workers = WORKER_COUNTS[0]) => rows.find(r => r.scenario.startsWith(prefix) && r.workers === workers);
-  const a = get('a.');
-  const b = get('b.');
-  const c = get('c.');
-  const f = get('f.');
-  const b2 = WORKER_COUNTS.length > 1 ? get('b.', WORKER_COUNTS[WORKER_COUNTS.length - 1]) : undefined;
-  const ratios = [
+  const get = (id: string, workers = FIRST, server: ServerName = 'ours') => rows.find(r => r.id === id && r.workers === workers && r.server === server);
+  const a = get('a');
+  const b = get('b');
+  const c = get('c');
+  const f = get('f');
+  const b2 = WORKER_COUNTS.length > 1 ? get('b', LAST) : undefined;
+  /** Ours / theirs for the same work in the same run; `missing` says why when a server was skipped. */
+  const versus = (target: string, id: string, workers: number, other: ServerName, min?: number): Ratio => {
+    const mine = get(id, workers);
+    const theirs = get(id, workers, other);
+    const skipped = other === 'peer' ? peerNote : 'skipped (--no-bare-egg)';
+    return { target, value: mine && theirs ? mine.reqPerSec / theirs.reqPerSec : NaN, min, missing: theirs ? undefined : skipped };
+  };
+  const ratioList: Ratio[] = [
     { target: '(b)/(a) >= 0.85: Bearer check vs no auth', value: b && a ? b.reqPerSec / a.reqPerSec : NaN, min: 0.85 },
     { target: '(c)/(g) >= 0.9: password grant vs raw argon2id verifies', value: c ? c.reqPerSec / extra.argon2VerifyPerSec : NaN, min: 0.9 },
     { target: '(f).p99/(b).p99 <= 3: Bearer p99 under login load', value: f && b ? f.p99 / Math.max(b.p99, 1) : NaN, max: 3 },
@@ -307,37 +423,69 @@ async function main() {
     ...(b2 && b ? [{ target: `(b) ${b2.workers} workers / 1 worker >= 1.6`, value: b2.reqPerSec / b.reqPerSec, min: 1.6 }] : []),
     // The Bearer scenario runs on a warm worker ((a) and a warm-up came first): its RSS should hold.
     ...(b ? [{ target: `worker RSS at the end / start of (b), ${DURATION} s <= 1.1`, value: b.rssMiB / Math.max(b.rssStartMiB, 1), max: 1.1 }] : []),
-  ].map(r => ({ ...r, value: Math.round(r.value * 100) / 100, met: ('min' in r && r.min !== undefined) ? r.value >= r.min : r.value <= (r.max ?? Infinity) }));
+    versus(`(b) ours / peer >= 0.5: Bearer route, ${LAST} worker(s)`, 'b', LAST, 'peer', 0.5),
+    versus(`(h) ours / peer >= 0.35: client_credentials issuance, ${LAST} worker(s)`, 'h', LAST, 'peer', 0.35),
+    versus(`(e) ours / peer >= 0.5: introspection, ${LAST} worker(s)`, 'e', LAST, 'peer', 0.5),
+    ...WORKER_COUNTS.map(workers => versus(`(a) /health / bare egg hello >= 0.8, ${workers} worker(s)`, 'a', workers, 'bare egg', 0.8)),
+    revocation
+      ? { target: `revocation refused by every worker, max of ${revocation.trialsMs.length} trials <= 250 ms (${LAST} workers)`, value: revocation.maxMs, max: 250 }
+      : { target: 'revocation refused by every worker <= 250 ms', value: NaN, missing: 'not measured (needs --workers ending in 2 or more, --revocation-trials > 0)' },
+    ...(revocation ? [{ target: `revocation refused by every worker, p95 of ${revocation.trialsMs.length} trials <= 250 ms`, value: revocation.p95Ms, max: 250 }] : []),
+  ];
+  const ratios = ratioList.map(r => ({
+    ...r,
+    value: Math.round(r.value * 100) / 100,
+    met: Number.isNaN(r.value) ? null : r.min !== undefined ? r.value >= r.min : r.value <= (r.max ?? Infinity),
+  }));
+  const comparisons = [
+    ...[ 'b', 'h', 'e', 'a' ].map(id => ({ id, workers: LAST, other: 'peer' as ServerName })),
+    ...WORKER_COUNTS.map(workers => ({ id: 'a', workers, other: 'bare egg' as ServerName })),
+  ].flatMap(({ id, workers, other }) => {
+    const mine = get(id, workers);
+    const theirs = get(id, workers, other);
+    return mine && theirs ? [{ mine, theirs }] : [];
+  });
 
+  const load = (xs: number[]) => xs.map(x => x.toFixed(2)).join(' ');
   const table = [
-    '| scenario | workers | req/s | p50 ms | p99 ms | errors | non-2xx | worker RSS MiB (start → end) |',
-    '|---|---|---|---|---|---|---|---|',
-    ...rows.map(r => `| ${r.scenario} | ${r.workers} | ${r.reqPerSec} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${r.rssStartMiB} → ${r.rssMiB} |`),
-    `| g. argon2id verify (m=19 MiB, t=2, p=1), ${process.env.UV_THREADPOOL_SIZE || 4} threads | - | ${extra.argon2VerifyPerSec} | | | | | |`,
+    '| scenario | server | workers | req/s | p50 ms | p99 ms | errors | non-2xx | server CPU % | CPU µs/req | RSS MiB (start → end) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...rows.map(r => `| ${r.scenario} | ${r.server} | ${r.server === 'peer' ? '1 process' : r.workers} | ${r.reqPerSec} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${r.cpuPct} | ${r.cpuUsPerReq} | ${r.rssStartMiB} → ${r.rssMiB} |`),
+    `| g. argon2id verify (m=19 MiB, t=2, p=1), ${process.env.UV_THREADPOOL_SIZE || 4} threads | bench | - | ${extra.argon2VerifyPerSec} | | | | | | | |`,
     '',
+    ...comparisons.length === 0 ? [] : [
+      '| work | workers | ours: req/s | p99 ms | CPU µs/req | against | req/s | p99 ms | CPU µs/req | ours / theirs |',
+      '|---|---|---|---|---|---|---|---|---|---|',
+      ...comparisons.map(({ mine, theirs }) => `| ${mine.scenario} | ${mine.workers} | ${mine.reqPerSec} | ${mine.p99} | ${mine.cpuUsPerReq} | ${theirs.server}${theirs.server === 'peer' ? ' (1 process)' : ''}: ${theirs.scenario.slice(3)} | ${theirs.reqPerSec} | ${theirs.p99} | ${theirs.cpuUsPerReq} | ${(mine.reqPerSec / theirs.reqPerSec).toFixed(2)} |`),
+      '',
+    ],
     '| target | measured | met |',
     '|---|---|---|',
-    ...ratios.map(r => `| ${r.target} | ${r.value} | ${r.met ? 'yes' : 'no'} |`),
+    ...ratios.map(r => `| ${r.target} | ${r.missing ?? r.value} | ${r.met === null ? '-' : r.met ? 'yes' : 'no'} |`),
     '',
+    revocation
+      ? `Revocation (${revocation.trialsMs.length} trials, ${revocation.settings.connections} connections, ${revocation.settings.streak} 401s in a row on each): median ${revocation.medianMs} ms, p95 ${revocation.p95Ms} ms, max ${revocation.maxMs} ms${revocation.timedOut ? `, ${revocation.timedOut} not refused everywhere within ${revocation.settings.timeoutMs} ms` : ''}.`
+      : 'Revocation: not measured.',
     Number.isNaN(large)
       ? `Token lookup: ${small.toFixed(3)} ms at ${tokenRows} rows (run with --tokens 1000000 for the scaling figure).`
       : `Token lookup: ${small.toFixed(3)} ms at ${BEARER_TOKENS + refreshCount} rows, ${large.toFixed(3)} ms at ${tokenRows} rows.`,
-    `${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), Node ${process.version}; ${DURATION} s per scenario, ${CONNECTIONS} connections, ${BEARER_TOKENS} distinct Bearer tokens; ran ${Math.round((Date.now() - started) / 1000)} s.`,
+    `Peer: ${peerNote}. Bare egg: ${bare ? `bench/bare-egg on egg ${JSON.parse(readFileSync(path.join(ROOT, 'node_modules', 'egg', 'package.json'), 'utf8')).version}` : 'skipped (--no-bare-egg)'}.`,
+    `${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), Node ${process.version}; ${DURATION} s per scenario (+${LOAD.warmup} s warm-up where compared), ${CONNECTIONS} connections, ${BEARER_TOKENS} distinct Bearer tokens; load average ${load(loadavgStart)} at the start, ${load(loadavgEnd)} at the end; ran ${Math.round((Date.now() - started) / 1000)} s.`,
   ].join('\n');
   console.log(table);
   const outDir = path.join(ROOT, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
   const out = path.join(outDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), options: { DURATION, CONNECTIONS, WORKER_COUNTS, TOKEN_ROWS, BEARER_TOKENS }, rows, extra, lookupMs: { small, large, tokenRows }, ratios }, null, 2));
+  writeFileSync(out, JSON.stringify({
+    date: new Date().toISOString(),
+    options: { DURATION, CONNECTIONS, WORKER_COUNTS, TOKEN_ROWS, BEARER_TOKENS, WARMUP: LOAD.warmup, REVOCATION_TRIALS },
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model.trim(), node: process.version, loadavgStart, loadavgEnd },
+    peer: peerNote, rows, extra, lookupMs: { small, large, tokenRows }, ratios, revocation,
+  }, null, 2));
   log(`wrote ${path.relative(ROOT, out)}`);
 }
 
 main().catch(err => {
   console.error(err);
-  try {
-    stopServer();
-  } catch {
-    // nothing was started
-  }
   process.exitCode = 1;
 });

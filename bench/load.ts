@@ -1,0 +1,90 @@
+/** autocannon against one server: the same settings for every server, so that their figures compare. */
+import autocannon from 'autocannon';
+import { type ServerName, type Target, cpuMark, rssMiB } from './servers';
+
+export type Setup = (req: autocannon.Request) => autocannon.Request;
+
+export interface Scenario {
+  /** The letter its row and ratios are known by; the same for the same work on every server. */
+  id: string;
+  name: string;
+  method?: 'GET' | 'POST';
+  path: string;
+  headers?: Record<string, string>;
+  setupRequest?: Setup;
+  connections?: number;
+  /** Load it for the warm-up time first (JIT, pools, caches), unmeasured. */
+  warmup?: boolean;
+}
+
+export interface LoadSettings {
+  duration: number;
+  connections: number;
+  warmup: number;
+}
+
+export interface Row {
+  id: string;
+  scenario: string;
+  server: ServerName;
+  workers: number;
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  /** The server's processes' RSS when the scenario started and when it ended. */
+  rssStartMiB: number;
+  rssMiB: number;
+  /** The server's CPU time over the scenario, in % of one core, and per answered request. */
+  cpuPct: number;
+  cpuUsPerReq: number;
+}
+
+export function drive(target: Target, sc: Scenario, settings: LoadSettings, seconds = settings.duration): Promise<autocannon.Result> {
+  return autocannon({
+    title: `${target.name} ${sc.id}`,
+    url: target.base,
+    connections: sc.connections ?? settings.connections,
+    duration: seconds,
+    requests: [{
+      method: sc.method ?? 'GET',
+      path: sc.path,
+      headers: sc.headers,
+      ...sc.setupRequest ? { setupRequest: sc.setupRequest } : {},
+    }],
+  });
+}
+
+/**
+ * Measures one scenario on one server. Throws when fewer than half of the answers were 2xx: the figures
+ * would then measure a failure (a wrong secret, an exhausted seed, a server that fell over), not the work.
+ */
+export async function measure(target: Target, sc: Scenario, workers: number, settings: LoadSettings): Promise<Row> {
+  if (sc.warmup && settings.warmup > 0) await drive(target, sc, settings, settings.warmup);
+  const rssStartMiB = rssMiB(target);
+  const cpu = cpuMark(target);
+  const result = await drive(target, sc, settings);
+  const cpuSeconds = cpu();
+  const ok = result['2xx'];
+  const answered = ok + result.non2xx;
+  if (answered === 0 || ok < (answered + result.errors) / 2) {
+    throw new Error(`sanity check failed: ${sc.name} on ${target.name}: ${ok} of ${answered} answers were 2xx, ${result.errors} errors ` +
+      `(status codes ${JSON.stringify(result.statusCodeStats)})`);
+  }
+  return {
+    id: sc.id,
+    scenario: sc.name,
+    server: target.name,
+    workers,
+    reqPerSec: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    rssStartMiB,
+    rssMiB: rssMiB(target),
+    cpuPct: Math.round(100 * cpuSeconds / result.duration),
+    cpuUsPerReq: Math.round(cpuSeconds * 1e6 / Math.max(answered, 1)),
+  };
+}
