@@ -3,6 +3,7 @@ import http from 'node:http';
 
 export interface Answer {
   status: number;
+  headers: http.IncomingHttpHeaders;
   text: string;
   /** When the whole answer had arrived (process.hrtime, ms). */
   receivedAtMs: number;
@@ -28,7 +29,7 @@ export function send(base: string, method: 'GET' | 'POST', path: string,
       res.on('data', (chunk: string) => {
         text += chunk;
       });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text, receivedAtMs: nowMs() }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text, receivedAtMs: nowMs() }));
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error(`${method} ${base}${path}: no answer within ${opts.timeoutMs ?? 10_000} ms`)));
