@@ -395,7 +395,7 @@ async function main() {
         await sideBySide('e', workers);
         if (workers >= 2 && REVOCATION_TRIALS > 0) {
           log(`revocation trials: ${REVOCATION_TRIALS}, ${workers} workers`);
-          revocation = await revocationBound(ours.base, '/api/currentUser', revocationTokens,
+          revocation = await revocationBound(ours.base, '/api/currentUser', revocationTokens, ours.pids(),
             value => send(ours.base, 'POST', '/oauth/revoke', { headers: ourForm, body: `token=${value}&token_type_hint=access_token` }),
             { trials: REVOCATION_TRIALS, connections: 16, streak: 5, timeoutMs: 3000 });
         }
@@ -476,7 +476,7 @@ async function main() {
     ...ratios.map(r => `| ${r.target} | ${r.missing ?? r.value} | ${r.met === null ? '-' : r.met ? 'yes' : 'no'} |`),
     '',
     revocation
-      ? `Revocation (${revocation.trialsMs.length} trials, ${revocation.settings.connections} connections, ${revocation.settings.streak} 401s in a row on each): median ${revocation.medianMs} ms, p95 ${revocation.p95Ms} ms, max ${revocation.maxMs} ms${revocation.timedOut ? `, ${revocation.timedOut} not refused everywhere within ${revocation.settings.timeoutMs} ms` : ''}.`
+      ? `Revocation (${revocation.trialsMs.length} trials, ${revocation.settings.connections} connections on ${revocation.workersCovered ?? '? (no ss)'} workers, ${revocation.settings.streak} 401s in a row on each): median ${revocation.medianMs} ms, p95 ${revocation.p95Ms} ms, max ${revocation.maxMs} ms${revocation.timedOut ? `, ${revocation.timedOut} not refused everywhere within ${revocation.settings.timeoutMs} ms` : ''}.`
       : 'Revocation: not measured.',
     Number.isNaN(large)
       ? `Token lookup: ${small.toFixed(3)} ms at ${tokenRows} rows (run with --tokens 1000000 for the scaling figure).`
