@@ -2,12 +2,12 @@
  * How long after a revocation every worker refuses the token. Each trial: a token is used on every
  * connection (so that each worker has it in its cache), revoked once on one connection (one worker),
  * then every connection asks with it again and again until its last `streak` answers are all 401. A
- * connection is pinned to one socket, and so to one worker; egg's cluster deals new connections to the
- * workers in turn, so a dozen connections cover every worker (checked with `ss`, where it is installed).
+ * connection is pinned to one socket, and so to one worker; the trials start only once `ss` has shown
+ * that the connections reach every worker (where `ss` is installed).
  */
-import { execFileSync } from 'node:child_process';
-import http from 'node:http';
+import type http from 'node:http';
 import { type Answer, must, nowMs, send } from './http';
+import { pinnedConnections } from './pinned';
 
 export interface RevocationSettings {
   trials: number;
@@ -25,20 +25,9 @@ export interface RevocationResult {
   p95Ms: number;
   medianMs: number;
   timedOut: number;
-  /** How many of the server's workers held one of the connections (null: `ss` could not tell). */
+  /** How many workers the connections were seen to reach (null: `ss` could not tell). */
   workersCovered: number | null;
   settings: RevocationSettings;
-}
-
-/** The server's workers that hold an established connection on its port, by `ss -p`. */
-function workersHolding(port: string, workerPids: number[]): number | null {
-  try {
-    const out = execFileSync('ss', [ '-tnpH', 'state', 'established', `( sport = :${port} )` ], { encoding: 'utf8' });
-    const holders = new Set([ ...out.matchAll(/pid=(\d+)/g) ].map(m => Number(m[1])));
-    return workerPids.filter(pid => holders.has(pid)).length;
-  } catch {
-    return null;
-  }
 }
 
 const percentile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
@@ -46,20 +35,15 @@ const percentile = (sorted: number[], q: number) => sorted[Math.min(sorted.lengt
 export async function revocationBound(base: string, path: string, tokens: string[], workerPids: number[],
   revoke: (token: string) => Promise<Answer>, settings: RevocationSettings): Promise<RevocationResult> {
   must(tokens.length >= settings.trials, `${settings.trials} tokens for the revocation trials`);
-  const agents = Array.from({ length: settings.connections }, () => new http.Agent({ keepAlive: true, maxSockets: 1 }));
+  const pinned = await pinnedConnections(base, settings.connections, workerPids, path, { authorization: `Bearer ${tokens[0]}` });
+  const { agents } = pinned;
   const ask = (agent: http.Agent, token: string) => send(base, 'GET', path, { agent, headers: { authorization: `Bearer ${token}` } });
   const trialsMs: number[] = [];
   let timedOut = 0;
-  let workersCovered: number | null = null;
   try {
     for (const token of tokens.slice(0, settings.trials)) {
       for (const answer of await Promise.all(agents.map(agent => ask(agent, token)))) {
         must(answer.status === 200, `GET ${path} with a live token -> 200 on every connection before its revocation`, answer);
-      }
-      if (trialsMs.length === 0) {
-        workersCovered = workersHolding(new URL(base).port, workerPids);
-        must(workersCovered === null || workersCovered === workerPids.length,
-          `the ${settings.connections} connections reach every worker (${workersCovered} of ${workerPids.length})`);
       }
       const revoked = await revoke(token);
       must(revoked.status === 200, 'POST /oauth/revoke -> 200', revoked);
@@ -85,7 +69,7 @@ export async function revocationBound(base: string, path: string, tokens: string
       trialsMs.push(Math.min(slowest, settings.timeoutMs));
     }
   } finally {
-    for (const agent of agents) agent.destroy();
+    pinned.close();
   }
   const sorted = [ ...trialsMs ].sort((x, y) => x - y);
   return {
@@ -94,7 +78,7 @@ export async function revocationBound(base: string, path: string, tokens: string
     p95Ms: Math.round(percentile(sorted, 0.95) * 10) / 10,
     medianMs: Math.round(percentile(sorted, 0.5) * 10) / 10,
     timedOut,
-    workersCovered,
+    workersCovered: pinned.byWorker?.size ?? null,
     settings,
   };
 }
