@@ -7,10 +7,11 @@
 import { type ChildProcess, execFile, execFileSync, fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+// Free ports instead of fixed ones, so that runs beside other people's servers do not collide.
+import { freePort } from '../test/helpers';
 
 export type ServerName = 'ours' | 'bare egg' | 'peer';
 
@@ -26,18 +27,6 @@ export const HOST = '127.0.0.1';
 
 export function log(message: string) {
   process.stderr.write(`[bench] ${message}\n`);
-}
-
-/** A port nothing listens on now, so that runs side by side with other people's servers do not collide. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, HOST, () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 const CLOCK_TICKS = Number(execFileSync('getconf', [ 'CLK_TCK' ], { encoding: 'utf8' }).trim()) || 100;
