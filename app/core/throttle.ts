@@ -50,8 +50,12 @@ export interface Reservation {
   knownAddressKey?: string;
 }
 
-/** IPv6 clients usually hold a whole /64: they are counted per /64. */
-export function ipSubject(ip: string): string {
+/**
+ * IPv6 clients usually hold a whole /64: they are counted per /64. A request whose client has already
+ * gone has no address (Node drops it with the socket): counted under one shared subject.
+ */
+export function ipSubject(ip: string | undefined): string {
+  if (!ip) return 'unknown';
   if (!ip.includes(':') || /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(ip)) return ip.replace(/^::ffff:/i, '');
   const [ head, tail = '' ] = ip.split('::');
   const left = head ? head.split(':') : [];

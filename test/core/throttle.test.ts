@@ -345,6 +345,8 @@ describe('throttle keys', () => {
     assert.equal(ipSubject('2001:db8::1'), '2001:db8:0:0::/64');
     assert.equal(ipSubject('::ffff:10.1.2.3'), '10.1.2.3');
     assert.equal(ipSubject('10.1.2.3'), '10.1.2.3');
+    // ctx.ip of a request whose client disconnected (seen under load in the bench).
+    assert.equal(ipSubject(undefined), 'unknown');
   });
 
   it('fold a username the way utf8mb4_unicode_ci compares it', () => {
