@@ -55,6 +55,11 @@ export interface BizConfig {
     clientSecretCacheSize: number;
     /** JWT access tokens and their signing keys (JWT_* variables). */
     jwt: JwtConfig;
+    /**
+     * The region of phone numbers written without +country code (ISO 3166-1 alpha-2, e.g. CN), in logins
+     * and on the command line; empty = only international numbers (+…) are phone numbers.
+     */
+    phoneRegion: string;
   };
   /** GET /metrics (Prometheus): off unless METRICS_TOKEN is set; see the README's "Metrics". */
   metrics: MetricsOptions;
@@ -239,6 +244,7 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
       revocationFeed: { pollMs: 100, windowSeconds: 2 },
       clientSecretCacheSize: 1000,
       jwt: jwtSettings(appInfo.env),
+      phoneRegion: process.env.PHONE_DEFAULT_REGION || '',
     },
     frontend: frontendClient(appInfo.env),
     // `secret`: egg leaves keys with that word out of its config dump (run/*_config.json).

@@ -13,6 +13,8 @@ export default () => {
       argon2: { memoryCost: 1024, timeCost: 1, parallelism: 1 },
       // Tests send thousands of failing requests; the floor itself is tested with its own value.
       minFailureMs: 40,
+      // Tests write national numbers of this region.
+      phoneRegion: 'CN',
     },
   };
   return config;

@@ -73,7 +73,8 @@ const SHELL_ENV = Object.fromEntries(Object.entries(process.env).filter(([ name 
 export function admin(...args: string[]): Promise<AdminRun> {
   return new Promise(resolve => {
     execFile(process.execPath, [ LAUNCHER, 'admin', ...args ], {
-      env: { ...SHELL_ENV, EGG_SERVER_ENV: 'unittest' },
+      // National phone numbers in the region the unittest app reads them in (config.unittest.ts).
+      env: { ...SHELL_ENV, EGG_SERVER_ENV: 'unittest', PHONE_DEFAULT_REGION: 'CN' },
       // Generous: a command starts TypeScript and migrates first, slow on a loaded machine.
       timeout: 90000,
     }, (err, stdout, stderr) => {

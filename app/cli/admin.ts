@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { AccountError } from '../core/accounts';
+import { phoneRegion } from '../core/identifiers';
 import { OWASP_ARGON2ID } from '../core/password';
 import { SigningKeyError } from '../core/signingKeys';
 import { createContainer, type Container } from '../infra/container';
@@ -33,7 +34,9 @@ function withContainer<T extends unknown[]>(action: (container: Container, ...ar
     const db = await openDatabase();
     try {
       const serverEnv = serverEnvironment();
-      await action(createContainer(db, { argon2: OWASP_ARGON2ID, production: serverEnv === 'prod', jwt: jwtSettings(serverEnv) }), ...args);
+      await action(createContainer(db, {
+        argon2: OWASP_ARGON2ID, production: serverEnv === 'prod', jwt: jwtSettings(serverEnv), phoneRegion: phoneRegion(process.env.PHONE_DEFAULT_REGION || ''),
+      }), ...args);
     } finally {
       await db.end();
     }
@@ -147,11 +150,11 @@ program.command('client:delete')
   }));
 
 program.command('user:create')
-  .description('create a user')
-  .requiredOption('--username <username>', 'login name')
+  .description('create a user, who logs in by username, e-mail address or phone number')
+  .requiredOption('--username <username>', 'login name (not an e-mail address, not a number)')
   .requiredOption('--password <password>', 'password (at least 8 characters)')
   .option('--email <email>', 'e-mail address (unique)')
-  .option('--phone <phone>', 'phone number (unique)')
+  .option('--phone <phone>', 'phone number (unique): +<country code>…, or national in PHONE_DEFAULT_REGION; stored as E.164')
   .option('--roles <roles>', 'roles, e.g. admin', list)
   .action(withContainer(async ({ accounts }, opts: {
     username: string; password: string; email?: string; phone?: string; roles?: string[];
@@ -166,7 +169,7 @@ program.command('user:import')
   .requiredOption('--username <username>', 'login name')
   .requiredOption('--password-hash <hash>', 'the stored hash; upgraded to argon2id at the next login')
   .option('--email <email>', 'e-mail address (unique)')
-  .option('--phone <phone>', 'phone number (unique)')
+  .option('--phone <phone>', 'phone number (unique): +<country code>…, or national in PHONE_DEFAULT_REGION; stored as E.164')
   .option('--roles <roles>', 'roles, e.g. admin', list)
   .action(withContainer(async ({ accounts }, opts: {
     username: string; passwordHash: string; email?: string; phone?: string; roles?: string[];
@@ -174,6 +177,18 @@ program.command('user:import')
     const userId = await accounts.importUser(opts);
     auditAdminChange('user:import', { userId });
     console.log(`imported user ${opts.username}`);
+  }));
+
+program.command('user:update')
+  .description('change a user\'s e-mail address or phone number ("" removes it)')
+  .requiredOption('--username <username>', 'login name')
+  .option('--email <email>', 'new e-mail address (unique)')
+  .option('--phone <phone>', 'new phone number (unique): +<country code>…, or national in PHONE_DEFAULT_REGION')
+  .action(withContainer(async ({ accounts }, opts: { username: string; email?: string; phone?: string }) => {
+    if (opts.email === undefined && opts.phone === undefined) throw new AccountError('nothing to change: give --email or --phone');
+    await accounts.updateContacts(opts.username, { email: opts.email, phone: opts.phone });
+    auditAdminChange('user:update', { username: opts.username });
+    console.log(`updated user ${opts.username}`);
   }));
 
 program.command('user:disable')

@@ -1,5 +1,5 @@
 import { Controller } from 'egg';
-import { MAX_USERNAME_LENGTH } from '../core/credentials';
+import { MAX_LOGIN_IDENTIFIER_LENGTH } from '../core/credentials';
 import { resolveRedirectUri } from '../core/redirectUris';
 import { allowFormRedirectTo } from '../oauth/authorize';
 import { endBrowserSession, localPath, startBrowserSession } from '../oauth/browserSession';
@@ -30,7 +30,7 @@ export default class LoginController extends Controller {
     const username = typeof body.username === 'string' ? body.username : '';
     const password = typeof body.password === 'string' ? body.password : '';
     const floor = () => failureFloor(ctx, started);
-    if (!username || !password || username.length > MAX_USERNAME_LENGTH || password.length > app.config.oauth.limits.maxPasswordLength) {
+    if (!username || !password || username.length > MAX_LOGIN_IDENTIFIER_LENGTH || password.length > app.config.oauth.limits.maxPasswordLength) {
       await floor();
       await this.render(returnTo, { username, message: LOGIN_FAILED, status: 400 });
       return;

@@ -4,6 +4,7 @@ import type { GrantRepository, LiveGrant } from '../repository/GrantRepository';
 import { isDuplicateEntry } from '../repository/retry';
 import type { User, UserRepository } from '../repository/UserRepository';
 import { CLIENT_ID_PATTERN, CLIENT_SECRET_PATTERN, MAX_USERNAME_LENGTH } from './credentials';
+import { type PhoneRegion, isEmail, parsePhone, usernameProblem } from './identifiers';
 import type { PasswordHasher } from './password';
 import { redirectUriProblem, resourceProblem } from './redirectUris';
 
@@ -21,6 +22,12 @@ export interface CreateUserInput {
   email?: string;
   phone?: string;
   roles?: string[];
+}
+
+/** New contacts of a user: a value sets it, an empty string clears it, absent keeps it. */
+export interface ContactsInput {
+  email?: string;
+  phone?: string;
 }
 
 export interface CreateClientInput {
@@ -64,22 +71,24 @@ export class Accounts {
     private readonly clients: ClientRepository,
     private readonly grants: GrantRepository,
     private readonly hasher: PasswordHasher,
-    /** Production refuses plain-http redirect URIs but for loopback hosts. */
-    private readonly production = false,
+    private readonly options: {
+      /** Production refuses plain-http redirect URIs but for loopback hosts. */
+      production?: boolean;
+      /** The default region of national phone numbers. */
+      phoneRegion?: PhoneRegion;
+    } = {},
   ) {}
 
   async createUser(input: CreateUserInput): Promise<number> {
-    const username = input.username.trim();
-    if (!username || username.length > MAX_USERNAME_LENGTH) {
-      throw new AccountError(`username must be 1 to ${MAX_USERNAME_LENGTH} characters`);
-    }
+    const username = this.checkUsername(input.username);
     this.checkPassword(input.password);
+    const contacts = this.checkContacts(input);
     try {
       return await this.users.saveUser({
         username,
         passwordHash: await this.hasher.hash(input.password),
-        email: input.email || null,
-        phone: input.phone || null,
+        email: contacts.email ?? null,
+        phone: contacts.phone ?? null,
         roles: input.roles ?? [],
       });
     } catch (err) {
@@ -96,10 +105,27 @@ export class Accounts {
     if (!/^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/.test(input.passwordHash) && !input.passwordHash.startsWith('$argon2id$')) {
       throw new AccountError('the password hash must be bcrypt ($2a$, $2b$, $2y$) or argon2id');
     }
+    const username = this.checkUsername(input.username);
+    const contacts = this.checkContacts(input);
     try {
-      return await this.users.saveUser({ ...input, username: input.username.trim() });
+      return await this.users.saveUser({ ...input, ...contacts, username });
     } catch (err) {
       if (isDuplicateEntry(err)) throw new AccountError('a user with this username, email or phone already exists');
+      throw err;
+    }
+  }
+
+  /**
+   * Changes a user's e-mail address or phone number (an empty string removes it). The user logs in
+   * with the new ones from then on; an SMS code sent to the old number dies with it.
+   */
+  async updateContacts(username: string, input: ContactsInput): Promise<void> {
+    const contacts = this.checkContacts(input);
+    const user = await this.requireUser(username);
+    try {
+      await this.users.updateContacts(user.id, contacts);
+    } catch (err) {
+      if (isDuplicateEntry(err)) throw new AccountError('another user has this email or phone');
       throw err;
     }
   }
@@ -202,7 +228,7 @@ export class Accounts {
   private checkRedirection(input: CreateClientInput): void {
     const redirectUris = input.redirectUris ?? [];
     for (const uri of redirectUris) {
-      const problem = redirectUriProblem(uri, { production: this.production });
+      const problem = redirectUriProblem(uri, { production: this.options.production ?? false });
       if (problem) throw new AccountError(`redirect URI ${uri} ${problem}`);
     }
     if (input.grants.includes('authorization_code') && redirectUris.length === 0) {
@@ -214,6 +240,38 @@ export class Accounts {
     }
     const audienceProblem = input.audience === undefined ? null : resourceProblem(input.audience);
     if (audienceProblem) throw new AccountError(`audience ${input.audience} ${audienceProblem}`);
+  }
+
+  /** Usernames look like neither an e-mail address nor a phone number, which logins read as such (issue 12). */
+  private checkUsername(input: string): string {
+    const username = input.trim();
+    if (!username || username.length > MAX_USERNAME_LENGTH) {
+      throw new AccountError(`username must be 1 to ${MAX_USERNAME_LENGTH} characters`);
+    }
+    const problem = usernameProblem(username);
+    if (problem) throw new AccountError(`username ${problem}`);
+    return username;
+  }
+
+  /**
+   * An e-mail address as people write them; a phone number as E.164 (`+8613800138000`), national
+   * numbers in the default region: the form logins look it up by. Empty = none (null).
+   */
+  private checkContacts(input: ContactsInput): { email?: string | null; phone?: string | null } {
+    const contacts: { email?: string | null; phone?: string | null } = {};
+    if (input.email !== undefined) {
+      const email = input.email.trim();
+      if (email && !isEmail(email)) throw new AccountError(`email ${input.email} is not an e-mail address`);
+      contacts.email = email || null;
+    }
+    if (input.phone !== undefined) {
+      const phone = input.phone.trim() ? parsePhone(input.phone, this.options.phoneRegion) : null;
+      if (input.phone.trim() && !phone) {
+        throw new AccountError(`phone ${input.phone} is not a valid phone number (write it +<country code>…, or set PHONE_DEFAULT_REGION for national numbers)`);
+      }
+      contacts.phone = phone;
+    }
+    return contacts;
   }
 
   private checkPassword(password: string): void {

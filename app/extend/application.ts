@@ -1,5 +1,6 @@
 import type { Application } from 'egg';
 import { type AuditEvent, type AuditFields, auditLine } from '../core/audit';
+import { phoneRegion } from '../core/identifiers';
 import { createContainer, type Container } from '../infra/container';
 import { LoginThrottle } from '../core/throttle';
 import { Metrics } from '../infra/metrics';
@@ -15,7 +16,9 @@ export default {
   get container(): Container {
     const app = this as unknown as App;
     const { argon2, tokenCache, clientSecretCacheSize, jwt } = app.config.oauth;
-    app[CONTAINER] ??= createContainer(app.mysql, { argon2, tokenCache, clientSecretCacheSize, jwt, production: app.config.env === 'prod' });
+    app[CONTAINER] ??= createContainer(app.mysql, {
+      argon2, tokenCache, clientSecretCacheSize, jwt, production: app.config.env === 'prod', phoneRegion: phoneRegion(app.config.oauth.phoneRegion),
+    });
     return app[CONTAINER];
   },
 

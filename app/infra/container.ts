@@ -12,6 +12,7 @@ import { SigningKeyRepository } from '../repository/SigningKeyRepository';
 import { UserRepository } from '../repository/UserRepository';
 import { Accounts } from '../core/accounts';
 import { Credentials } from '../core/credentials';
+import type { PhoneRegion } from '../core/identifiers';
 import { type Argon2Options, PasswordHasher } from '../core/password';
 import { type SigningKeyOptions, SigningKeys } from '../core/signingKeys';
 import { TokenCache, type TokenCacheOptions } from './tokenCache';
@@ -45,9 +46,11 @@ export interface ContainerOptions {
   clientSecretCacheSize?: number;
   /** How JWT access tokens are signed (config/signing.ts). */
   jwt: SigningKeyOptions;
+  /** The default region of national phone numbers (logins, the command line). */
+  phoneRegion?: PhoneRegion;
 }
 
-export function createContainer(db: RDSClient, { argon2, tokenCache, production = false, clientSecretCacheSize = 0, jwt }: ContainerOptions): Container {
+export function createContainer(db: RDSClient, { argon2, tokenCache, production = false, clientSecretCacheSize = 0, jwt, phoneRegion }: ContainerOptions): Container {
   const cache = tokenCache ? new TokenCache<TokenRecord>(tokenCache, revocationTagsOf) : undefined;
   const users = new UserRepository(db);
   const clients = new ClientRepository(db);
@@ -65,8 +68,8 @@ export function createContainer(db: RDSClient, { argon2, tokenCache, production 
     health: new HealthRepository(db),
     codes: new AuthorizationCodeRepository(db),
     consents: new ConsentRepository(db),
-    credentials: new Credentials(users, clients, hasher, clientSecretCacheSize),
-    accounts: new Accounts(users, clients, grants, hasher, production),
+    credentials: new Credentials(users, clients, hasher, clientSecretCacheSize, phoneRegion),
+    accounts: new Accounts(users, clients, grants, hasher, { production, phoneRegion }),
     signingKeys: new SigningKeys(new SigningKeyRepository(db), jwt),
   };
 }

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context } from 'egg';
 import { usernameHash } from '../core/audit';
+import type { LoginResult } from '../core/credentials';
 import type { User } from '../repository/UserRepository';
 import { TooManyRequestsError } from './errors';
 
@@ -15,22 +16,25 @@ export async function failureFloor(ctx: Context, started: number): Promise<void>
 
 /**
  * The password grant's user check (RFC 6749 §4.3.2), throttled (RFC 6819 §4.4.3.6): the attempt is
- * counted before the password is checked and refused while its keys are blocked (429), then settled
- * (a failure stays counted; a success clears the user-and-address counter and trusts the address),
- * and written to the audit log. Unknown user, wrong password and disabled user give the caller the
- * same null.
+ * counted before the password is checked and refused while its keys are blocked (429), then
+ * settled (a failure stays counted; a success clears the user-and-address counter and trusts the
+ * address), and written to the audit log. `identifier` is a username, e-mail address or phone number;
+ * the attempt counts against the account it names, whatever the spelling, or against the identifier
+ * when it names none. Unknown user, wrong password and disabled user give the caller the same null.
  */
-export async function authenticateUser(ctx: Context, username: string, password: string): Promise<User | null> {
+export async function authenticateUser(ctx: Context, identifier: string, password: string): Promise<User | null> {
   const { app } = ctx;
   const clientId: string | undefined = ctx.state.client?.clientId;
-  const { retryAfter, reservation } = await app.loginThrottle.begin({ ip: ctx.ip, username });
+  const { credentials } = app.container;
+  const candidate = await credentials.findLogin(identifier);
+  const { retryAfter, reservation } = await app.loginThrottle.begin({ ip: ctx.ip, username: candidate.subject });
   if (retryAfter > 0) {
     app.audit('throttled', { clientId, retryAfter });
     throw new TooManyRequestsError(retryAfter);
   }
-  let result: Awaited<ReturnType<typeof app.container.credentials.authenticateUser>>;
+  let result: LoginResult;
   try {
-    result = await app.container.credentials.authenticateUser(username, password);
+    result = await credentials.verifyPassword(candidate, password);
   } catch (err) {
     // Not a failed guess: the count goes back (or expires, should the database be gone).
     if (reservation) await app.loginThrottle.settle(reservation, {}).catch(() => undefined);
@@ -46,7 +50,7 @@ export async function authenticateUser(ctx: Context, username: string, password:
     clientId,
     reason: result.failure,
     userId: result.userId ?? null,
-    usernameHash: result.failure === 'unknown_user' ? usernameHash(username, app.config.keys) : undefined,
+    usernameHash: result.failure === 'unknown_user' ? usernameHash(candidate.subject, app.config.keys) : undefined,
   });
   return null;
 }

@@ -48,7 +48,8 @@ function toUser(row: UserRow): UserWithHash {
   };
 }
 
-function withoutHash(user: UserWithHash): User {
+/** The user as it may leave the repository's callers: without its password hash. */
+export function withoutHash(user: UserWithHash): User {
   const { id, username, email, phone, enabled, roles, createdAt } = user;
   return { id, username, email, phone, enabled, roles, createdAt };
 }
@@ -58,6 +59,18 @@ export class UserRepository {
 
   async findUserByUsername(username: string): Promise<UserWithHash | null> {
     const row: UserRow | null = await this.db.queryOne('SELECT * FROM users WHERE username = ?', [ username ]);
+    return row ? toUser(row) : null;
+  }
+
+  /** The email column compares without case (utf8mb4_unicode_ci), as mail systems mostly do. */
+  async findUserByEmail(email: string): Promise<UserWithHash | null> {
+    const row: UserRow | null = await this.db.queryOne('SELECT * FROM users WHERE email = ?', [ email ]);
+    return row ? toUser(row) : null;
+  }
+
+  /** `phone` in E.164, as the admin command line stores it. */
+  async findUserByPhone(phone: string): Promise<UserWithHash | null> {
+    const row: UserRow | null = await this.db.queryOne('SELECT * FROM users WHERE phone = ?', [ phone ]);
     return row ? toUser(row) : null;
   }
 
@@ -85,6 +98,20 @@ export class UserRepository {
   async updatePasswordHash(id: number, passwordHash: string): Promise<boolean> {
     // Parallel logins of an imported (bcrypt) user each upgrade its hash.
     const result = await retryTransaction(() => this.db.query('UPDATE users SET password_hash = ? WHERE id = ?', [ passwordHash, id ]));
+    return result.affectedRows === 1;
+  }
+
+  /**
+   * Sets the e-mail address and phone number given (null clears one, absent keeps it). Returns false
+   * when no such user exists; a duplicate email or phone throws ER_DUP_ENTRY.
+   */
+  async updateContacts(id: number, contacts: { email?: string | null; phone?: string | null }): Promise<boolean> {
+    const columns = ([ 'email', 'phone' ] as const).filter(column => contacts[column] !== undefined);
+    if (columns.length === 0) return true;
+    const result = await this.db.query(
+      `UPDATE users SET ${columns.map(column => `${column} = ?`).join(', ')} WHERE id = ?`,
+      [ ...columns.map(column => contacts[column]), id ],
+    );
     return result.affectedRows === 1;
   }
 

@@ -115,6 +115,48 @@ describe('npm run admin', function() {
     assertRefused(await admin('user:create', '--username', 'frank'), /required option '--password/);
   });
 
+  it('user:create refuses a username that looks like an e-mail address or a phone number', async () => {
+    assertRefused(await admin('user:create', '--username', 'kim@example.com', '--password', 'kim-password'), /username must not contain "@"/);
+    for (const username of [ '13800138000', '+8613800138000' ]) {
+      assertRefused(await admin('user:create', '--username', username, '--password', 'kim-password'), /username must not be a number/);
+    }
+    assertRefused(await admin('user:import', '--username', '18800000000', '--password-hash', bcrypt.hashSync('x', 4)), /username must not be a number/);
+    const [{ count }] = await app.mysql.query('SELECT COUNT(*) AS count FROM users');
+    assert.equal(count, 0);
+  });
+
+  it('user:create stores --phone as E.164 and refuses what is not a phone number or an e-mail address', async () => {
+    assertOk(await admin('user:create', '--username', 'kim', '--password', 'kim-password', '--email', 'kim@example.com', '--phone', '138 0013 8000'));
+    const [ row ] = await app.mysql.query('SELECT email, phone FROM users WHERE username = ?', [ 'kim' ]);
+    assert.deepEqual(row, { email: 'kim@example.com', phone: '+8613800138000' });
+    assertRefused(await admin('user:create', '--username', 'lee', '--password', 'lee-password', '--phone', '12345'), /phone 12345 is not a valid phone number/);
+    assertRefused(await admin('user:create', '--username', 'lee', '--password', 'lee-password', '--email', 'lee-at-example'), /email lee-at-example is not an e-mail address/);
+    assertRefused(await admin('user:create', '--username', 'lee', '--password', 'lee-password', '--phone', '+86 138 0013 8000'), /already exists/);
+  });
+
+  it('user:update sets and removes --email and --phone, and the user logs in by the new ones only', async () => {
+    assertOk(await admin('client:create', '--id', 'web', '--secret', 'web-secret', '--grants', 'password'));
+    assertOk(await admin('user:create', '--username', 'mia', '--password', 'mia-password', '--phone', '+8613800138000'));
+    assertOk(await admin('user:create', '--username', 'ned', '--password', 'ned-password', '--email', 'ned@example.com'));
+    const loginAs = (username: string) => tokenRequest(app, { grant_type: 'password', username, password: 'mia-password' }, basic('web', 'web-secret'));
+
+    assertOk(await admin('user:update', '--username', 'mia', '--email', 'mia@example.com', '--phone', '13900139000'));
+    const [ row ] = await app.mysql.query('SELECT email, phone FROM users WHERE username = ?', [ 'mia' ]);
+    assert.deepEqual(row, { email: 'mia@example.com', phone: '+8613900139000' });
+    assert.equal((await loginAs('mia@example.com')).status, 200);
+    assert.equal((await loginAs('+8613900139000')).status, 200);
+    assert.equal((await loginAs('+8613800138000')).status, 400, 'the old number no longer logs in');
+
+    assertOk(await admin('user:update', '--username', 'mia', '--email', ''));
+    const [ cleared ] = await app.mysql.query('SELECT email, phone FROM users WHERE username = ?', [ 'mia' ]);
+    assert.deepEqual(cleared, { email: null, phone: '+8613900139000' });
+
+    assertRefused(await admin('user:update', '--username', 'mia', '--email', 'ned@example.com'), /another user has this email or phone/);
+    assertRefused(await admin('user:update', '--username', 'mia', '--phone', 'not a phone'), /not a valid phone number/);
+    assertRefused(await admin('user:update', '--username', 'mia'), /nothing to change/);
+    assertRefused(await admin('user:update', '--username', 'nobody', '--email', 'x@example.com'), /no user nobody/);
+  });
+
   it('user:disable, user:enable and user:password take effect on login', async () => {
     assertOk(await admin('client:create', '--id', 'web', '--secret', 'web-secret', '--grants', 'password'));
     assertOk(await admin('user:create', '--username', 'gina', '--password', 'gina-password'));
