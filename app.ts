@@ -10,6 +10,7 @@ import { RevocationFeed } from './app/infra/revocationFeed';
 import { type SigningKeyRefresh, loadSigningKeys } from './app/infra/signingKeyRefresh';
 import { addBearerOptions } from './app/oauth/bearer';
 import { CLUSTER_METRICS, WORKER_METRICS } from './app/infra/metrics';
+import { checkSmsSettings } from './app/oauth/smsLogin';
 
 export default class AppBootHook implements IBoot {
   private server?: Server;
@@ -54,6 +55,11 @@ export default class AppBootHook implements IBoot {
     prepareSessions(this.app.mysql);
     // egg-oauth2-server's boot (a plugin's, so before ours) made app.oAuth2Server; the router loads later.
     addBearerOptions(this.app);
+  }
+
+  /** Bad SMS or phone settings stop the start, not the first request that needs them. */
+  async didLoad() {
+    checkSmsSettings(this.app);
   }
 
   /**

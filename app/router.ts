@@ -20,6 +20,8 @@ export default (app: Application) => {
   router.post('/oauth/check_token', clientAuth, controller.checkToken.check);
   router.get('/.well-known/oauth-authorization-server', controller.metadata.show);
   router.get('/.well-known/jwks.json', controller.metadata.jwks);
+  // A login code by SMS, for the password grant's auth_type=sms (Spring's form of it).
+  router.post('/api/sms/codes', clientAuth, controller.sms.send);
 
   // RFC 6749 §4.1 with PKCE: the browser signs in on our own pages (a session cookie, CSRF tokens).
   const authorize = [ middleware.authorizeRequest(), oAuth2Server.authorize({ authenticateHandler: sessionUser }), controller.authorize.redirect ];

@@ -1,12 +1,15 @@
+import { createHmac } from 'node:crypto';
 import path from 'node:path';
 import type { Context, EggAppConfig, EggAppInfo, PowerPartial } from 'egg';
 import { DEMO_CLIENT, DEMO_CODE_CLIENT } from './demo';
+import type { SmsSendLimits } from '../app/core/smsSendLimits';
 import type { ThrottleConfig } from '../app/core/throttle';
 import type { RevocationFeedOptions } from '../app/infra/revocationFeed';
 import type { TokenCacheOptions } from '../app/infra/tokenCache';
 import type { MetricsOptions } from '../app/infra/metrics';
 import { type Argon2Options, OWASP_ARGON2ID } from '../app/core/password';
 import { BROWSER_PAGES } from '../app/oauth/endpoints';
+import { PasswordOrSmsGrant } from '../app/oauth/passwordOrSmsGrant';
 import { databaseSettings } from './database';
 import { type JwtConfig, jwtSettings } from './signing';
 import { logDirectory } from './logDir';
@@ -60,6 +63,27 @@ export interface BizConfig {
      * and on the command line; empty = only international numbers (+…) are phone numbers.
      */
     phoneRegion: string;
+    /** Login by a one-time code sent by SMS (issue 12); see the README's "Login by SMS code". */
+    sms: {
+      /** `log` (local, unittest), `file:<path>` or `webhook:<url>`; empty = SMS login is off. */
+      sender: string;
+      /** The HMAC key of stored codes; required in production when a sender is set. */
+      codeKey: string;
+      /** The message; `{code}` is replaced by the code, `{minutes}` by its lifetime. */
+      text: string;
+      codeTtlSeconds: number;
+      /** Login attempts per code, right or wrong. */
+      maxAttempts: number;
+      /** Sends allowed; over one, 429 with Retry-After. Windows of at most a day (the cleanup's horizon). */
+      limits: SmsSendLimits;
+      /** Every 202 answer takes at least this long: a number's owner is sent a message, a stranger's number is not, and the time must not tell. */
+      minResponseMs: number;
+      webhook: {
+        /** Key of the X-Signature HMAC. */
+        secret: string;
+        timeoutMs: number;
+      };
+    };
   };
   /** GET /metrics (Prometheus): off unless METRICS_TOKEN is set; see the README's "Metrics". */
   metrics: MetricsOptions;
@@ -163,6 +187,8 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
     },
     // saveToken sets expires_in itself: the engine computes it after the save, and floors it.
     allowExtendedTokenAttributes: true,
+    // The password grant, which also reads Spring's auth_type=sms (the engine's never passes it on).
+    extendedGrantTypes: { password: PasswordOrSmsGrant },
   };
 
   config.security = {
@@ -245,6 +271,25 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
       clientSecretCacheSize: 1000,
       jwt: jwtSettings(appInfo.env),
       phoneRegion: process.env.PHONE_DEFAULT_REGION || '',
+      sms: {
+        sender: process.env.SMS_SENDER ?? ([ 'local', 'unittest' ].includes(appInfo.env) ? 'log' : ''),
+        // Outside production (config.prod.ts demands SMS_CODE_KEY), a key derived from the app's keys.
+        codeKey: process.env.SMS_CODE_KEY || createHmac('sha256', config.keys).update('sms code key').digest('hex'),
+        text: process.env.SMS_TEXT || 'Your sign-in code is {code}. It expires in {minutes} minutes.',
+        codeTtlSeconds: 300,
+        maxAttempts: 5,
+        limits: {
+          phoneMinute: { limit: 1, windowSeconds: 60 },
+          phoneHour: { limit: 5, windowSeconds: 3600 },
+          ip: { limit: 20, windowSeconds: 3600 },
+          daily: { limit: Number(process.env.SMS_DAILY_LIMIT || 1000), windowSeconds: 24 * 3600 },
+        },
+        minResponseMs: 1000,
+        webhook: {
+          secret: process.env.SMS_WEBHOOK_SECRET || '',
+          timeoutMs: Number(process.env.SMS_WEBHOOK_TIMEOUT_MS || 5000),
+        },
+      },
     },
     frontend: frontendClient(appInfo.env),
     // `secret`: egg leaves keys with that word out of its config dump (run/*_config.json).

@@ -15,6 +15,7 @@ export default () => {
       minFailureMs: 40,
       // Tests write national numbers of this region.
       phoneRegion: 'CN',
+      sms: { minResponseMs: 40 },
     },
   };
   return config;

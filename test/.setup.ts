@@ -1,6 +1,6 @@
 import { app } from 'egg-mock/bootstrap';
 
-const TABLES = [ 'oauth_authorization_codes', 'oauth_consents', 'oauth_tokens', 'oauth_grants', 'oauth_clients', 'users', 'auth_throttle', 'auth_known_addresses', 'oauth_revocations', 'oauth_signing_keys' ];
+const TABLES = [ 'oauth_authorization_codes', 'oauth_consents', 'oauth_tokens', 'oauth_grants', 'oauth_clients', 'users', 'auth_throttle', 'auth_known_addresses', 'oauth_revocations', 'oauth_signing_keys', 'sms_codes' ];
 
 /** Every test starts from empty tables (the schema stays). */
 afterEach(async () => {

@@ -4,10 +4,11 @@ import { canonicalUsername } from './username';
 /** Security events of the audit log (one JSON object per line, logs/…/audit.log). */
 export type AuditEvent =
   | 'login_success' | 'login_failure' | 'client_auth_failure' | 'throttled'
-  | 'token_refresh' | 'refresh_reuse' | 'code_reuse' | 'revocation' | 'admin';
+  | 'token_refresh' | 'refresh_reuse' | 'code_reuse' | 'revocation' | 'admin'
+  | 'sms_code_sent' | 'sms_code_not_sent';
 
 /** Why a login failed; internal only: the client always gets the same invalid_grant. */
-export type LoginFailure = 'unknown_user' | 'wrong_password' | 'disabled_user';
+export type LoginFailure = 'unknown_user' | 'wrong_password' | 'disabled_user' | 'wrong_code';
 
 export interface AuditFields {
   requestId?: string;

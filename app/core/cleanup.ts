@@ -16,6 +16,7 @@ export interface CleanupReport {
   throttleCounters: number;
   knownAddresses: number;
   expiredCodes: number;
+  expiredSmsCodes: number;
   revocations: number;
 }
 
@@ -28,7 +29,10 @@ const CODE_RETENTION_MS = 24 * 3600 * 1000;
 /** The revocation feed is read a few seconds back; an hour is far beyond any reader's window. */
 const REVOCATION_RETENTION_MS = 3600 * 1000;
 
-/** Throttle counters older than this (longer than any throttle window) and blocking nothing are deleted. */
+/**
+ * Throttle counters older than this (longer than any throttle window, the SMS send limits' day
+ * included) and blocking nothing are deleted.
+ */
 const THROTTLE_COUNTER_AGE_MS = 24 * 3600 * 1000;
 
 /** The lock of a database's cleanup: a row of its `named_locks` (LockRepository). */
@@ -40,23 +44,26 @@ type Step = [ Exclude<keyof CleanupReport, 'emptyGrants'>, (limit: number) => Pr
 /**
  * Deletes tokens whose access and refresh lifetimes have both passed with the grants this leaves empty,
  * revoked grants (with their tokens) once the retention period is over, authorization codes a day
- * after they expired (with the grants of those never exchanged), old revocation-feed entries, stale
- * throttle counters and addresses no longer known, in batches of `batchSize` rows that lock the rows
+ * after they expired (with the grants of those never exchanged), SMS login codes once expired, old
+ * revocation-feed entries, stale throttle counters (SMS send counters among them) and addresses no
+ * longer known, in batches of `batchSize` rows that lock the rows
  * they delete, not the live ones. One process at a time cleans a database up, across workers and
  * hosts; returns null when another is at it.
  */
-export async function cleanupTokens({ locks, tokens, grants, throttle, codes, revocations }: Container, options: CleanupOptions, now = new Date()): Promise<CleanupReport | null> {
+export async function cleanupTokens({ locks, tokens, grants, throttle, codes, smsCodes, revocations }: Container, options: CleanupOptions, now = new Date()): Promise<CleanupReport | null> {
   const before = (ms: number) => new Date(now.getTime() - ms);
   const steps: Step[] = [
     [ 'expiredTokens', limit => tokens.removeExpiredTokens(now, limit) ],
     [ 'revokedGrants', limit => grants.removeRevokedGrants(before(options.revokedRetention * 1000), limit) ],
     [ 'throttleCounters', limit => throttle.removeStaleCounters(before(THROTTLE_COUNTER_AGE_MS), now, limit) ],
     [ 'expiredCodes', limit => codes.removeExpiredCodes(before(CODE_RETENTION_MS), limit) ],
+    // A spent SMS code needs no keeping: unlike an authorization code, its reuse revokes nothing.
+    [ 'expiredSmsCodes', limit => smsCodes.removeExpiredSmsCodes(now, limit) ],
     [ 'revocations', limit => revocations.removeRevocations(before(REVOCATION_RETENTION_MS), limit) ],
     [ 'knownAddresses', limit => throttle.removeKnownAddresses(before(options.knownAddressSeconds * 1000), limit) ],
   ];
   return locks.withLock(CLEANUP_LOCK, async () => {
-    const report: CleanupReport = { expiredTokens: 0, revokedGrants: 0, emptyGrants: 0, throttleCounters: 0, knownAddresses: 0, expiredCodes: 0, revocations: 0 };
+    const report: CleanupReport = { expiredTokens: 0, revokedGrants: 0, emptyGrants: 0, throttleCounters: 0, knownAddresses: 0, expiredCodes: 0, expiredSmsCodes: 0, revocations: 0 };
     for (const [ count, remove ] of steps) {
       // Until a batch finds less than a full batch to delete.
       for (;;) {

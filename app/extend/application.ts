@@ -1,15 +1,28 @@
 import type { Application } from 'egg';
 import { type AuditEvent, type AuditFields, auditLine } from '../core/audit';
 import { phoneRegion } from '../core/identifiers';
+import { SmsCodes } from '../core/smsCodes';
+import { SmsSendLimiter } from '../core/smsSendLimits';
 import { createContainer, type Container } from '../infra/container';
+import { type SmsSender, createSmsSender, parseSenderSpec } from '../infra/smsSender';
 import { LoginThrottle } from '../core/throttle';
 import { Metrics } from '../infra/metrics';
 
 const CONTAINER = Symbol('Application#container');
 const THROTTLE = Symbol('Application#loginThrottle');
 const METRICS = Symbol('Application#metrics');
+const SMS_CODES = Symbol('Application#smsCodes');
+const SMS_LIMITER = Symbol('Application#smsLimiter');
+const SMS_SENDER = Symbol('Application#smsSender');
 
-type App = Application & { [CONTAINER]?: Container; [THROTTLE]?: LoginThrottle; [METRICS]?: Metrics };
+type App = Application & {
+  [CONTAINER]?: Container;
+  [THROTTLE]?: LoginThrottle;
+  [METRICS]?: Metrics;
+  [SMS_CODES]?: SmsCodes;
+  [SMS_LIMITER]?: SmsSendLimiter;
+  [SMS_SENDER]?: { settings: string; sender: SmsSender | null };
+};
 
 export default {
   /** The per-worker container: repositories and domain objects on app.mysql, built once per worker (not egg's per-request ctx.service). */
@@ -37,6 +50,40 @@ export default {
       pool: () => app.mysql.stats,
     });
     return app[METRICS];
+  },
+
+  /** SMS login codes (config.oauth.sms). */
+  get smsCodes(): SmsCodes {
+    const app = this as unknown as App;
+    const { codeKey: key, codeTtlSeconds: ttlSeconds, maxAttempts } = app.config.oauth.sms;
+    app[SMS_CODES] ??= new SmsCodes(app.container.smsCodes, { key, ttlSeconds, maxAttempts });
+    return app[SMS_CODES];
+  },
+
+  /** The send limits of SMS login codes (config.oauth.sms.limits). */
+  get smsLimiter(): SmsSendLimiter {
+    const app = this as unknown as App;
+    app[SMS_LIMITER] ??= new SmsSendLimiter(app.container.throttle, app.config.oauth.sms.limits, app.config.keys);
+    return app[SMS_LIMITER];
+  },
+
+  /**
+   * The SMS sender that config.oauth.sms.sender names, or null when SMS login is off. Built again when
+   * its settings change (tests switch senders); a bad setting throws, at start-up (app.ts).
+   */
+  get smsSender(): SmsSender | null {
+    const app = this as unknown as App;
+    const { sender: spec, webhook } = app.config.oauth.sms;
+    const settings = JSON.stringify([ spec, webhook ]);
+    if (app[SMS_SENDER]?.settings !== settings) {
+      const sender = spec ? createSmsSender(parseSenderSpec(spec), {
+        log: message => app.logger.info(message),
+        webhookSecret: webhook.secret,
+        webhookTimeoutMs: webhook.timeoutMs,
+      }) : null;
+      app[SMS_SENDER] = { settings, sender };
+    }
+    return app[SMS_SENDER].sender;
   },
 
   /**

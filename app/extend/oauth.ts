@@ -13,6 +13,7 @@ import {
 import { AccessTokens } from '../oauth/accessTokens';
 import { noteTokenProblem } from '../oauth/bearer';
 import { unusableBecause } from '../oauth/tokenState';
+import type { SmsLoginModel } from '../oauth/passwordOrSmsGrant';
 import { authenticateUser } from '../oauth/userAuth';
 
 /** What authenticate() leaves in ctx.state.oauth.token. */
@@ -29,7 +30,7 @@ export interface AuthenticatedToken extends Token {
  * and keeps it for the life of the worker, so this class keeps no per-request state: what belongs to
  * the request (its authenticated client, its address) is read from app.currentContext.
  */
-export default (app: Application) => class Model implements PasswordModel, RefreshTokenModel, ClientCredentialsModel, AuthorizationCodeModel {
+export default (app: Application) => class Model implements PasswordModel, SmsLoginModel, RefreshTokenModel, ClientCredentialsModel, AuthorizationCodeModel {
   private readonly rotation = new RefreshRotation(app);
   private readonly codes = new AuthorizationCodes(app);
   private readonly accessTokens = new AccessTokens(app);
@@ -47,6 +48,13 @@ export default (app: Application) => class Model implements PasswordModel, Refre
   async getUser(username: string, password: string): Promise<GrantedPrincipal | Falsey> {
     const ctx = app.currentContext;
     const user = ctx ? await authenticateUser(ctx, username, password) : null;
+    return user ? { kind: 'user', ...user, authTime: new Date() } : null;
+  }
+
+  /** `grant_type=password&auth_type=sms` (PasswordOrSmsGrant): the phone number and the code sent to it. */
+  async getUserBySmsCode(phone: string, code: string): Promise<GrantedPrincipal | Falsey> {
+    const ctx = app.currentContext;
+    const user = ctx ? await authenticateUser(ctx, phone, code, 'sms') : null;
     return user ? { kind: 'user', ...user, authTime: new Date() } : null;
   }
 

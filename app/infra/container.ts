@@ -9,6 +9,7 @@ import { ThrottleRepository } from '../repository/ThrottleRepository';
 import { type TokenRecord, TokenRepository, revocationTagsOf } from '../repository/TokenRepository';
 import { RevocationRepository } from '../repository/RevocationRepository';
 import { SigningKeyRepository } from '../repository/SigningKeyRepository';
+import { SmsCodeRepository } from '../repository/SmsCodeRepository';
 import { UserRepository } from '../repository/UserRepository';
 import { Accounts } from '../core/accounts';
 import { Credentials } from '../core/credentials';
@@ -31,6 +32,7 @@ export interface Container {
   health: HealthRepository;
   codes: AuthorizationCodeRepository;
   consents: ConsentRepository;
+  smsCodes: SmsCodeRepository;
   credentials: Credentials;
   accounts: Accounts;
   signingKeys: SigningKeys;
@@ -68,6 +70,7 @@ export function createContainer(db: RDSClient, { argon2, tokenCache, production 
     health: new HealthRepository(db),
     codes: new AuthorizationCodeRepository(db),
     consents: new ConsentRepository(db),
+    smsCodes: new SmsCodeRepository(db),
     credentials: new Credentials(users, clients, hasher, clientSecretCacheSize, phoneRegion),
     accounts: new Accounts(users, clients, grants, hasher, { production, phoneRegion }),
     signingKeys: new SigningKeys(new SigningKeyRepository(db), jwt),

@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Context } from 'egg';
 import { InvalidClientError, OAuthError, ServerError, UnauthorizedRequestError } from 'oauth2-server';
 import { BROWSER_PAGES } from '../oauth/endpoints';
-import { NO_STORE, TooManyRequestsError, UNAVAILABLE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../oauth/errors';
+import { NO_STORE, TemporarilyUnavailableError, TooManyRequestsError, UNAVAILABLE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../oauth/errors';
 import { errorPage } from '../view/pages';
 
 /** A server error in the error log, with its cause: the engine wraps what it did not expect (`inner`). */
@@ -22,7 +22,8 @@ function statusOf(err: unknown): number | undefined {
  * - other 4xx (body parser, CSRF check, method not allowed) with a generic description, never an
  *   internal message;
  * - anything else as 503 with `Retry-After` when the database cannot answer now (out of reach, a
- *   cluster node not ready), else 500: logged with its cause, answered without message, SQL or stack.
+ *   cluster node not ready) or the SMS gateway failed, else 500: logged with its cause, answered
+ *   without message, SQL or stack.
  * Client errors are not logged: a flood of bad logins must not fill the error log. `log: false` when
  * the caller logs server errors itself (egg-onerror).
  */
@@ -49,7 +50,11 @@ export function renderError(ctx: Context, err: unknown, { log = true } = {}): vo
     }
     return;
   }
-  if (isDatabaseUnavailable(err)) {
+  if (err instanceof TemporarilyUnavailableError) {
+    ctx.status = 503;
+    ctx.set('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+    ctx.body = { error: err.name, error_description: err.message };
+  } else if (isDatabaseUnavailable(err)) {
     ctx.status = 503;
     ctx.set('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
     ctx.body = { error: 'temporarily_unavailable', error_description: 'The service is temporarily unavailable, try again later' };

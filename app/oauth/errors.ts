@@ -28,10 +28,27 @@ export function isDatabaseUnavailable(err: unknown): boolean {
 /** For every answer that carries or refuses a credential (RFC 6749 §5.1). */
 export const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
 
-/** 429: too many failed attempts (brute-force throttling); `Retry-After` says for how long. */
+/** 429: too many failed attempts (brute-force throttling), or requests; `Retry-After` says for how long. */
 export class TooManyRequestsError extends OAuthError {
-  constructor(readonly retryAfter: number) {
-    super(`Too many failed attempts: retry in ${retryAfter} seconds`, { code: 429, name: 'too_many_requests' });
+  constructor(readonly retryAfter: number, what = 'failed attempts') {
+    super(`Too many ${what}: retry in ${retryAfter} seconds`, { code: 429, name: 'too_many_requests' });
+  }
+}
+
+/**
+ * 503 temporarily_unavailable (the RFC 6749 §4.1.2.1 code, as a JSON error): a service the request
+ * needs (the SMS gateway) failed; the client may retry. `inner` is the cause, for the error log.
+ */
+export class TemporarilyUnavailableError extends OAuthError {
+  constructor(message: string, readonly inner: unknown) {
+    super(message, { code: 503, name: 'temporarily_unavailable' });
+  }
+}
+
+/** 404 for a feature this server does not offer as configured (SMS login without SMS_SENDER). */
+export class NotEnabledError extends OAuthError {
+  constructor(message: string) {
+    super(message, { code: 404, name: 'not_found' });
   }
 }
 

@@ -14,7 +14,7 @@ export default (app: Application) => ({
       app.coreLogger.info('[cleanup] skipped: another process is cleaning up');
       return;
     }
-    app.coreLogger.info('[cleanup] removed %d expired tokens, %d revoked grants, %d empty grants, %d expired codes, %d throttle counters, %d known addresses, %d feed entries',
-      report.expiredTokens, report.revokedGrants, report.emptyGrants, report.expiredCodes, report.throttleCounters, report.knownAddresses, report.revocations);
+    app.coreLogger.info('[cleanup] removed %d expired tokens, %d revoked grants, %d empty grants, %d expired codes, %d throttle counters, %d known addresses, %d feed entries, %d expired SMS codes',
+      report.expiredTokens, report.revokedGrants, report.emptyGrants, report.expiredCodes, report.throttleCounters, report.knownAddresses, report.revocations, report.expiredSmsCodes);
   },
 });

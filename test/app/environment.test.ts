@@ -51,6 +51,49 @@ describe('environment', () => {
     assert.equal(res.status, 400);
   });
 
+  describe('SMS settings in production', () => {
+    const NAMES = [ 'APP_KEYS', 'SMS_SENDER', 'SMS_CODE_KEY', 'SMS_WEBHOOK_SECRET' ];
+    let saved: Record<string, string | undefined>;
+    beforeEach(() => {
+      saved = Object.fromEntries(NAMES.map(name => [ name, process.env[name] ]));
+      for (const name of NAMES) delete process.env[name];
+      process.env.APP_KEYS = 'production-keys';
+    });
+    afterEach(() => {
+      for (const name of NAMES) {
+        if (saved[name] === undefined) delete process.env[name];
+        else process.env[name] = saved[name];
+      }
+    });
+
+    it('refuses to start with the log sender, which would write every code into the log', () => {
+      process.env.SMS_SENDER = 'log';
+      process.env.SMS_CODE_KEY = 'a-code-key';
+      assert.throws(() => prodConfig(), /SMS_SENDER=log is for development only/);
+    });
+
+    it('refuses to start with a sender but no SMS_CODE_KEY', () => {
+      process.env.SMS_SENDER = 'file:/var/spool/sms.jsonl';
+      assert.throws(() => prodConfig(), /SMS_CODE_KEY must be set/);
+      process.env.SMS_CODE_KEY = 'a-code-key';
+      assert.doesNotThrow(() => prodConfig());
+    });
+
+    it('refuses to start with a webhook sender without SMS_WEBHOOK_SECRET, or over plain http', () => {
+      process.env.SMS_CODE_KEY = 'a-code-key';
+      process.env.SMS_SENDER = 'webhook:https://sms.example/send';
+      assert.throws(() => prodConfig(), /SMS_WEBHOOK_SECRET must be set/);
+      process.env.SMS_WEBHOOK_SECRET = 'a-webhook-secret';
+      assert.doesNotThrow(() => prodConfig());
+      process.env.SMS_SENDER = 'webhook:http://sms.example/send';
+      assert.throws(() => prodConfig(), /must be https/);
+    });
+
+    it('starts with SMS login off when no sender is set', () => {
+      assert.doesNotThrow(() => prodConfig());
+    });
+  });
+
   it('refuses to start in production without APP_KEYS', () => {
     const saved = process.env.APP_KEYS;
     delete process.env.APP_KEYS;

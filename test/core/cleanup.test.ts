@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RDSClient } from '@eggjs/rds';
-import { app } from 'egg-mock/bootstrap';
+import { app, mock } from 'egg-mock/bootstrap';
 import { databaseSettings } from '../../config/database';
 import { CLEANUP_LOCK, type CleanupOptions, cleanupTokens } from '../../app/core/cleanup';
 import { generateToken, hashToken } from '../../app/core/token';
@@ -9,7 +9,8 @@ import { prepareSessions } from '../../app/infra/dbSession';
 import { LockRepository } from '../../app/repository/LockRepository';
 import { TokenRepository, type TokenRecord } from '../../app/repository/TokenRepository';
 import { CookieBrowser, pkce, redirectParams } from '../browser';
-import { CLIENT, USER, basic, createClient, createUser, login, refresh, tokenRequest, tokenStatus } from '../helpers';
+import { CLIENT, USER, basic, clientPost, createClient, createUser, login, refresh, tokenRequest, tokenStatus } from '../helpers';
+import { SmsOutbox } from '../smsOutbox';
 
 type Transaction = Awaited<ReturnType<RDSClient['beginTransaction']>>;
 
@@ -147,11 +148,38 @@ describe('[schedule cleanupTokens] token cleanup', () => {
     assert.equal(await tokenStatus(app, exchanged.body.access_token), 200);
   });
 
+  it('removes SMS codes once expired, and SMS send counters a day after their window started', async () => {
+    await app.container.accounts.updateContacts(USER.username, { phone: '+8613800138000' });
+    const outbox = await SmsOutbox.open(app);
+    try {
+      for (const [ phone, ip ] of [[ '+8613800138000', '10.0.0.1' ], [ '+8613900139000', '10.0.0.2' ]]) {
+        const res = await clientPost(app, '/api/sms/codes', { phone }).set('X-Forwarded-For', ip);
+        assert.equal(res.status, 202);
+      }
+    } finally {
+      mock.restore();
+      await outbox.close();
+    }
+    const [ user ] = await app.mysql.query('SELECT id FROM users');
+    await app.mysql.query('INSERT INTO sms_codes (phone, user_id, code_mac, expires_at) VALUES (?, ?, ?, ?)',
+      [ '+8613700137000', user.id, 'c'.repeat(64), new Date(Date.now() - 1000) ]);
+    const counters = async () => (await app.mysql.query('SELECT COUNT(*) AS n FROM auth_throttle'))[0].n;
+    // The send counters (per phone, per address, per day) and the client authentication's, all a day old.
+    const before = await counters();
+    await app.mysql.query('UPDATE auth_throttle SET window_started_at = ?', [ new Date(Date.now() - DAY - 1000) ]);
+    const report = await cleanup();
+    assert.equal(report?.expiredSmsCodes, 1);
+    const phones = await app.mysql.query('SELECT phone FROM sms_codes');
+    assert.deepEqual(phones.map((row: { phone: string }) => row.phone), [ '+8613800138000' ], 'the live code stays');
+    assert.equal(report?.throttleCounters, before);
+    assert.equal(await counters(), 0);
+  });
+
   it('works in batches smaller than the backlog', async () => {
     for (let i = 0; i < 5; i++) await login(app);
     await app.mysql.query('UPDATE oauth_tokens SET access_token_expires_at = ?, refresh_token_expires_at = ?', [ new Date(Date.now() - DAY), new Date(Date.now() - DAY) ]);
     const report = await cleanup({ ...OPTIONS, batchSize: 2 });
-    assert.deepEqual(report, { expiredTokens: 5, revokedGrants: 0, emptyGrants: 5, throttleCounters: 0, knownAddresses: 0, expiredCodes: 0, revocations: 0 });
+    assert.deepEqual(report, { expiredTokens: 5, revokedGrants: 0, emptyGrants: 5, throttleCounters: 0, knownAddresses: 0, expiredCodes: 0, expiredSmsCodes: 0, revocations: 0 });
     assert.deepEqual(await tokenIds(), []);
   });
 
@@ -194,7 +222,7 @@ describe('[schedule cleanupTokens] token cleanup', () => {
     await expire([ rotatedFirst.id, endedFirst.id, endedNext.id, single.id ]);
 
     const report = await cleanup({ ...OPTIONS, batchSize: 1 });
-    assert.deepEqual(report, { expiredTokens: 4, revokedGrants: 0, emptyGrants: 2, throttleCounters: 0, knownAddresses: 0, expiredCodes: 0, revocations: 0 });
+    assert.deepEqual(report, { expiredTokens: 4, revokedGrants: 0, emptyGrants: 2, throttleCounters: 0, knownAddresses: 0, expiredCodes: 0, expiredSmsCodes: 0, revocations: 0 });
     assert.deepEqual(await tokenIds(), [ rotatedNext.id, live.id ]);
     assert.deepEqual(await grantIds(), [ rotatedNext.grantId, live.grantId ].sort());
   });
@@ -241,7 +269,7 @@ describe('[schedule cleanupTokens] token cleanup', () => {
         await holder.rollback();
         await Promise.allSettled([ running ]);
       }
-      assert.deepEqual(await running, { expiredTokens: 1, revokedGrants: 0, emptyGrants: 1, throttleCounters: 0, knownAddresses: 0, expiredCodes: 0, revocations: 0 });
+      assert.deepEqual(await running, { expiredTokens: 1, revokedGrants: 0, emptyGrants: 1, throttleCounters: 0, knownAddresses: 0, expiredCodes: 0, expiredSmsCodes: 0, revocations: 0 });
     });
 
     it('should not wait for a login in progress', async () => {
@@ -258,7 +286,7 @@ describe('[schedule cleanupTokens] token cleanup', () => {
            VALUES (?, ?, ?, ?)`,
           [ grantId, hashToken(generateToken()), new Date(Date.now() + 3600 * 1000), client.id ],
         );
-        assert.deepEqual(await promptly(cleanup(), 'the cleanup'), { expiredTokens: 1, revokedGrants: 0, emptyGrants: 1, throttleCounters: 0, knownAddresses: 0, expiredCodes: 0, revocations: 0 });
+        assert.deepEqual(await promptly(cleanup(), 'the cleanup'), { expiredTokens: 1, revokedGrants: 0, emptyGrants: 1, throttleCounters: 0, knownAddresses: 0, expiredCodes: 0, expiredSmsCodes: 0, revocations: 0 });
       } finally {
         await pending.rollback();
       }
@@ -274,7 +302,7 @@ describe('[schedule cleanupTokens] token cleanup', () => {
       const attempt = await app.mysql.beginTransaction();
       try {
         await attempt.query('SELECT failures FROM auth_throttle WHERE throttle_key = ? FOR UPDATE', [ 'a'.repeat(64) ]);
-        assert.deepEqual(await promptly(cleanup(), 'the cleanup'), { expiredTokens: 0, revokedGrants: 0, emptyGrants: 0, throttleCounters: 1, knownAddresses: 0, expiredCodes: 0, revocations: 0 });
+        assert.deepEqual(await promptly(cleanup(), 'the cleanup'), { expiredTokens: 0, revokedGrants: 0, emptyGrants: 0, throttleCounters: 1, knownAddresses: 0, expiredCodes: 0, expiredSmsCodes: 0, revocations: 0 });
       } finally {
         await attempt.rollback();
       }
