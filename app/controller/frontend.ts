@@ -23,7 +23,9 @@ export default class FrontendController extends Controller {
    *   a secret: this hands it to anyone who asks, like the original front end's hard-coded Basic header did.
    * - `code_flow_client_id`, `issuer`: the public client of the code flow with PKCE (no secret), and the
    *   issuer the page expects as `iss` in the authorization response (RFC 9207).
-   * Each pair only when configured; 404 when neither is.
+   * - `sms_login: true`: SMS login is on (SMS_SENDER), and the password form's client asks for codes
+   *   and logs in with them (`auth_type=sms` of the password grant).
+   * Each only when configured; 404 when neither client is.
    */
   async clientConfig() {
     const { ctx, app } = this;
@@ -39,6 +41,7 @@ export default class FrontendController extends Controller {
     }
     ctx.body = {
       ...clientId ? { client_id: clientId, client_secret: clientSecret } : {},
+      ...clientId && app.smsSender ? { sms_login: true } : {},
       ...codeClientId ? { code_flow_client_id: codeClientId, issuer: issuer(ctx) } : {},
     };
   }

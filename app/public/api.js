@@ -7,7 +7,8 @@
  * - 'code': "Sign in with the authorization server", the authorization code flow with PKCE (RFC 6749
  *   §4.1, RFC 7636) as a public client: no secret, `client_id` in the body, /oauth/token.
  * - 'password': the original front end's password form, the password grant with the first-party
- *   client's Basic credentials, /api/user/token.
+ *   client's Basic credentials, /api/user/token; also "Sign in with a code", the same grant with a
+ *   code sent by SMS (`auth_type=sms`) asked for at /api/sms/codes by the same client.
  *
  * Tokens live in IndexedDB, shared by the tabs of this origin (see "Browser demo" in the README).
  * qs comes from this server as window.Qs (/vendor/qs/qs.js).
@@ -19,6 +20,8 @@ const TOKEN_PATH = '/api/user/token';
 const OAUTH_TOKEN_PATH = '/oauth/token';
 const AUTHORIZE_PATH = '/oauth/authorize';
 const REVOKE_PATH = '/oauth/revoke';
+/** Where a login code by SMS is asked for (the password form's client authenticates). */
+const SMS_CODES_PATH = '/api/sms/codes';
 export const PASSWORD_MODE = 'password';
 export const CODE_MODE = 'code';
 /** The code flow under way in this tab: { verifier, state, clientId, redirectUri, issuer }, in sessionStorage. */
@@ -269,6 +272,22 @@ async function signedInWith(token) {
 /** The password grant, with the very body of the original front end. */
 export async function login(username, password) {
   return signedInWith(await requestToken({ username, password, grant_type: 'password' }, { mode: PASSWORD_MODE }));
+}
+
+/**
+ * Asks the server to send a login code to this phone number. The server answers the same whether the
+ * number belongs to an account or not; resolves with the code's lifetime in seconds.
+ */
+export async function requestSmsCode(phone) {
+  const res = await clientPost(SMS_CODES_PATH, { phone }, { mode: PASSWORD_MODE });
+  if (!res.ok) throw await failure(res, PASSWORD_MODE);
+  const body = await res.json();
+  return body.expires_in;
+}
+
+/** The password grant with the code sent by SMS in place of the password (`auth_type=sms`, the Spring server's form). */
+export async function loginWithSmsCode(phone, code) {
+  return signedInWith(await requestToken({ username: phone, password: code, grant_type: 'password', auth_type: 'sms' }, { mode: PASSWORD_MODE }));
 }
 
 // ---- the code flow with PKCE -------------------------------------------------------------------

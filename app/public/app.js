@@ -1,9 +1,9 @@
-// The page: the two ways to sign in ("Sign in with the authorization server", the code flow with
-// PKCE; the original front end's password form), then the signed-in view. Everything it shows is
+// The page: the ways to sign in ("Sign in with the authorization server", the code flow with PKCE;
+// the original front end's password form; "Sign in with a code" sent by SMS), then the signed-in view. Everything it shows is
 // written with textContent, never as HTML, and every server call goes through api.js.
 import {
-  apiFetch, CODE_MODE, CodeFlowError, completeCodeFlow, loadClient, login, logout, RequestError, RevocationRefusedError,
-  SessionEndedError, startCodeFlow, storedToken, takeAuthorizationResponse, watchSignIn,
+  apiFetch, CODE_MODE, CodeFlowError, completeCodeFlow, loadClient, login, loginWithSmsCode, logout, RequestError,
+  requestSmsCode, RevocationRefusedError, SessionEndedError, startCodeFlow, storedToken, takeAuthorizationResponse, watchSignIn,
 } from './api.js';
 
 const byId = id => document.getElementById(id);
@@ -21,6 +21,13 @@ const logoutButton = byId('logout-button');
 const accountView = byId('account');
 const accountHeading = byId('account-heading');
 const usersSection = byId('users');
+const smsSection = byId('sms-login');
+const smsForm = byId('sms-form');
+const smsPhoneInput = byId('sms-phone');
+const smsSendButton = byId('sms-send-button');
+const smsCodeStep = byId('sms-code-step');
+const smsCodeInput = byId('sms-code');
+const smsLoginButton = byId('sms-login-button');
 
 /** Until then (ms), the login button stays disabled: the server asked to wait (429 Retry-After). */
 let waitUntil = 0;
@@ -29,6 +36,10 @@ let clientReady = false;
 let codeFlowReady = false;
 /** Leaving for the authorization server. */
 let codeFlowStarting = false;
+/** The server sends login codes by SMS to the password form's client. */
+let smsReady = false;
+/** Until then (ms), no new code may be asked for (429 Retry-After). */
+let smsWaitUntil = 0;
 
 function showError(text) {
   status.textContent = '';
@@ -94,6 +105,17 @@ function explain(err) {
 function updateLoginButton() {
   loginButton.disabled = !clientReady || form.getAttribute('aria-busy') === 'true' || Date.now() < waitUntil;
   codeFlowButton.disabled = !codeFlowReady || codeFlowStarting;
+  const smsBusy = smsForm.getAttribute('aria-busy') === 'true';
+  smsSendButton.disabled = !smsReady || smsBusy || Date.now() < smsWaitUntil;
+  smsLoginButton.disabled = !smsReady || smsBusy;
+}
+
+/** A sentence for a failed request of "Sign in with a code". */
+function explainSms(err) {
+  if (err instanceof RequestError && err.code === 'invalid_grant') return 'This code is wrong, used or expired. Ask for a new one.';
+  if (err instanceof RequestError && err.code === 'temporarily_unavailable') return 'The code could not be sent. Try again in a moment.';
+  if (err instanceof RequestError && err.code === 'invalid_request' && err.status === 400) return 'This is not a phone number. Write it with its country code, e.g. +86 138 0013 8000.';
+  return explain(err);
 }
 
 function markInvalid(invalid) {
@@ -201,6 +223,73 @@ form.addEventListener('submit', async event => {
 
 for (const input of [ usernameInput, passwordInput ]) input.addEventListener('input', () => markInvalid(false));
 
+/** Runs one request of "Sign in with a code", its buttons disabled meanwhile. */
+async function smsBusy(action) {
+  smsForm.setAttribute('aria-busy', 'true');
+  updateLoginButton();
+  try {
+    await action();
+  } finally {
+    smsForm.removeAttribute('aria-busy');
+    updateLoginButton();
+  }
+}
+
+/** Asks for a code to the phone number typed, then offers the field to type it into. */
+const sendSmsCode = () => smsBusy(async () => {
+  clearMessages();
+  const phone = smsPhoneInput.value.trim();
+  if (!phone) {
+    showError('Enter your phone number.');
+    smsPhoneInput.focus();
+    return;
+  }
+  try {
+    const lifetime = await requestSmsCode(phone);
+    // The server says the same for every number: so does the page.
+    showStatus(`If ${phone} belongs to an account, a code is on its way. It is valid for ${Math.round(lifetime / 60)} minutes.`);
+    smsCodeStep.hidden = false;
+    smsCodeInput.focus();
+  } catch (err) {
+    showError(explainSms(err));
+    if (err instanceof RequestError && err.status === 429 && err.retryAfter) {
+      smsWaitUntil = Date.now() + err.retryAfter * 1000;
+      setTimeout(updateLoginButton, err.retryAfter * 1000);
+    }
+  }
+});
+
+smsSendButton.addEventListener('click', sendSmsCode);
+
+smsForm.addEventListener('submit', event => {
+  event.preventDefault();
+  // Enter in the phone field before any code was asked for: ask for one.
+  if (smsCodeStep.hidden) {
+    if (!smsSendButton.disabled) sendSmsCode();
+    return;
+  }
+  smsBusy(async () => {
+    clearMessages();
+    const phone = smsPhoneInput.value.trim();
+    const code = smsCodeInput.value.trim();
+    if (!phone || !code) {
+      showError(phone ? 'Enter the code you received.' : 'Enter your phone number.');
+      (phone ? smsCodeInput : smsPhoneInput).focus();
+      return;
+    }
+    try {
+      await loginWithSmsCode(phone, code);
+      smsForm.reset();
+      smsCodeStep.hidden = true;
+      await showAccount({ focus: true });
+    } catch (err) {
+      showError(explainSms(err));
+      smsCodeInput.value = '';
+      smsCodeInput.focus();
+    }
+  });
+});
+
 codeFlowButton.addEventListener('click', async () => {
   clearMessages();
   codeFlowStarting = true;
@@ -284,6 +373,8 @@ async function finishCodeFlow(response) {
 function offerSignIn(config) {
   clientReady = Boolean(config.client_id);
   codeFlowReady = Boolean(config.code_flow_client_id);
+  smsReady = clientReady && config.sms_login === true;
+  smsSection.hidden = !smsReady;
   form.hidden = !clientReady;
   codeFlowChoice.hidden = !codeFlowReady;
   loginDivider.hidden = !clientReady || !codeFlowReady;

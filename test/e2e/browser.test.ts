@@ -8,6 +8,7 @@ import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
 import { loadDemoData } from '../../app/infra/demo';
 import { DEMO_CLIENT, DEMO_CODE_CLIENT, DEMO_USER } from '../../config/demo';
 import { USER, basic, bearer, createClient, createUser, refresh } from '../helpers';
+import { SmsOutbox } from '../smsOutbox';
 import { SCREENSHOTS, closeServer, launchChromium, serveOnLoopback } from './chromium';
 
 const DEMO_AUTH = basic(DEMO_CLIENT.clientId, DEMO_CLIENT.secret);
@@ -604,5 +605,77 @@ describe('[GET /] the browser front end, in Chromium', () => {
     assert.equal(attempts, 1, 'a refusal is not retried');
     assert.equal(await storedToken(page), null);
     await page.getByLabel('Username').waitFor();
+  });
+
+  describe('Sign in with a code (SMS)', () => {
+    let outbox: SmsOutbox;
+    beforeEach(async () => {
+      outbox = await SmsOutbox.open(app);
+    });
+    afterEach(async () => {
+      await outbox.close();
+    });
+
+    async function askForCode(phone: string) {
+      await page.getByLabel('Phone number').fill(phone);
+      await page.getByRole('button', { name: 'Send me a code' }).click();
+    }
+
+    it('should ask for a code, then sign in with it, as the password grant with auth_type=sms', async () => {
+      await page.goto(origin);
+      await askForCode('+86 138 0000 0000');
+      await page.getByRole('status').filter({ hasText: 'a code is on its way' }).waitFor();
+      assert.equal(await page.evaluate(() => document.activeElement?.id), 'sms-code', 'focus goes to the code field');
+      const code = await outbox.lastCode(DEMO_USER.phone);
+      await page.getByLabel('Code', { exact: true }).fill(code);
+      await page.getByRole('button', { name: 'Sign in with the code' }).click();
+      await signedIn(page, 'demo');
+
+      await headersRecorded();
+      const [ send ] = exchanges.filter(e => e.path === '/api/sms/codes');
+      assert.equal(send.status, 202);
+      assert.equal(send.headers.authorization, DEMO_AUTH);
+      assert.equal(send.body, 'phone=%2B86%20138%200000%200000');
+      const [ login ] = exchanges.filter(isTokenRequest);
+      assert.equal(login.path, '/api/user/token');
+      assert.equal(login.headers.authorization, DEMO_AUTH);
+      assert.deepEqual(Object.fromEntries(new URLSearchParams(login.body ?? '')),
+        { username: '+86 138 0000 0000', password: code, grant_type: 'password', auth_type: 'sms' });
+      assert.equal(login.status, 200);
+      const token = await storedToken(page);
+      assert.equal(token?.mode, 'password', 'refreshed and revoked as a password login');
+      await page.screenshot({ path: path.join(SCREENSHOTS, 'signed-in-sms.png'), fullPage: true });
+    });
+
+    it('should say the same for an unknown number, and that a wrong code is wrong, keeping no token', async () => {
+      await page.goto(origin);
+      await askForCode('+8613900139000');
+      const status = await page.getByRole('status').filter({ hasText: 'a code is on its way' }).textContent();
+      assert.equal(status, 'If +8613900139000 belongs to an account, a code is on its way. It is valid for 5 minutes.');
+      assert.deepEqual(await outbox.messages(), []);
+      await page.screenshot({ path: path.join(SCREENSHOTS, 'sms-code-asked.png'), fullPage: true });
+      await page.getByLabel('Code', { exact: true }).fill('123456');
+      await page.getByRole('button', { name: 'Sign in with the code' }).click();
+      await page.getByRole('alert').filter({ hasText: 'This code is wrong, used or expired. Ask for a new one.' }).waitFor();
+      assert.equal(await page.getByLabel('Code', { exact: true }).inputValue(), '', 'the wrong code is cleared');
+      assert.equal(await storedToken(page), null);
+    });
+
+    it('should show the wait a second code must respect (429 Retry-After)', async () => {
+      await page.goto(origin);
+      await askForCode(DEMO_USER.phone);
+      await page.getByRole('status').filter({ hasText: 'a code is on its way' }).waitFor();
+      await page.getByRole('button', { name: 'Send me a code' }).click();
+      await page.getByRole('alert').filter({ hasText: /^Too many attempts\. Try again in \d+ seconds\.$/ }).waitFor();
+      assert.equal(await page.getByRole('button', { name: 'Send me a code' }).isDisabled(), true);
+      assert.equal((await outbox.messages()).length, 1);
+    });
+
+    it('should not offer it when SMS login is off', async () => {
+      mock(app.config.oauth.sms, 'sender', '');
+      await page.goto(origin);
+      await page.getByRole('button', { name: 'Sign in', exact: true, disabled: false }).waitFor();
+      assert.equal(await page.getByRole('button', { name: 'Send me a code' }).count(), 0);
+    });
   });
 });

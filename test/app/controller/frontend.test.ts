@@ -50,8 +50,9 @@ describe('[GET /frontend/config.json] the page\'s clients', () => {
   it('should hand the page the configured client, never to be cached', async () => {
     mock(app.config.frontend, 'clientId', 'spa');
     mock(app.config.frontend, 'clientSecret', 'spa-secret');
-    // Without a code-flow client: exactly the body of the original front end's page.
+    // Without a code-flow client and SMS login: exactly the body of the original front end's page.
     mock(app.config.frontend, 'codeClientId', '');
+    mock(app.config.oauth.sms, 'sender', '');
     const res = await app.httpRequest().get('/frontend/config.json');
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, { client_id: 'spa', client_secret: 'spa-secret' });
@@ -72,12 +73,25 @@ describe('[GET /frontend/config.json] the page\'s clients', () => {
     mock(app.config.frontend, 'clientId', 'spa');
     mock(app.config.frontend, 'clientSecret', 'spa-secret');
     mock(app.config.frontend, 'codeClientId', 'spa-public');
+    mock(app.config.oauth.sms, 'sender', '');
     const res = await app.httpRequest().get('/frontend/config.json');
     assert.equal(res.status, 200);
     const origin = new URL(res.request.url).origin;
     assert.deepEqual(res.body, { client_id: 'spa', client_secret: 'spa-secret', code_flow_client_id: 'spa-public', issuer: origin });
     mock(app.config.oauth, 'issuer', 'https://auth.example.test');
     assert.equal((await app.httpRequest().get('/frontend/config.json')).body.issuer, 'https://auth.example.test');
+  });
+
+  it('should say that SMS login is on (SMS_SENDER), with the password form\'s client that asks for codes', async () => {
+    mock(app.config.frontend, 'clientId', 'spa');
+    mock(app.config.frontend, 'clientSecret', 'spa-secret');
+    mock(app.config.frontend, 'codeClientId', '');
+    mock(app.config.oauth.sms, 'sender', 'log');
+    assert.deepEqual((await app.httpRequest().get('/frontend/config.json')).body, { client_id: 'spa', client_secret: 'spa-secret', sms_login: true });
+    // No client to ask with: no SMS login on the page.
+    mock(app.config.frontend, 'clientId', '');
+    mock(app.config.frontend, 'codeClientId', 'spa-public');
+    assert.equal((await app.httpRequest().get('/frontend/config.json')).body.sms_login, undefined);
   });
 
   it('should hand out no secret when only the public client is configured', async () => {
