@@ -63,7 +63,7 @@ export interface BizConfig {
      * and on the command line; empty = only international numbers (+…) are phone numbers.
      */
     phoneRegion: string;
-    /** Login by a one-time code sent by SMS (issue 12); see the README's "Login by SMS code". */
+    /** Login by a one-time code sent by SMS; see the README's "Login by SMS code". */
     sms: {
       /** `log` (local, unittest), `file:<path>` or `webhook:<url>`; empty = SMS login is off. */
       sender: string;

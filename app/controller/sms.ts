@@ -4,7 +4,7 @@ import { sendLoginCode } from '../oauth/smsLogin';
 
 export default class SmsController extends Controller {
   /**
-   * POST /api/sms/codes, form `phone=`: sends a login code by SMS (issue 12). 202 whether the number
+   * POST /api/sms/codes, form `phone=`: sends a login code by SMS. 202 whether the number
    * is registered or not, with how long a code lives; then `grant_type=password&auth_type=sms`.
    */
   async send() {

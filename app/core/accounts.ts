@@ -242,7 +242,7 @@ export class Accounts {
     if (audienceProblem) throw new AccountError(`audience ${input.audience} ${audienceProblem}`);
   }
 
-  /** Usernames look like neither an e-mail address nor a phone number, which logins read as such (issue 12). */
+  /** Usernames look like neither an e-mail address nor a phone number, which logins read as such. */
   private checkUsername(input: string): string {
     const username = input.trim();
     if (!username || username.length > MAX_USERNAME_LENGTH) {

@@ -51,7 +51,7 @@ export class Credentials {
   }
 
   /**
-   * Who a login names (issue 12): the `username` of the password grant or of the login page may be the
+   * Who a login names: the `username` of the password grant or of the login page may be the
    * username, the e-mail address (it has an `@`) or the phone number (it parses as one, national
    * numbers in the default region). `phoneOnly`: an SMS login names a phone number, nothing else.
    * `subject` is what the brute-force throttle counts the attempt against: the user's own username

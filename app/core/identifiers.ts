@@ -35,7 +35,7 @@ export function isEmail(text: string): boolean {
 }
 
 /**
- * What a login's `username` names (issue 12): an e-mail address when it has an `@`, a phone number
+ * What a login's `username` names: an e-mail address when it has an `@`, a phone number
  * when it parses as one, else a username.
  */
 export type LoginIdentifier =

@@ -16,7 +16,7 @@ export interface SmsCodeOptions {
 const CODE_DIGITS = 6;
 
 /**
- * One-time login codes sent by SMS (issue 12): six random digits, stored only as an HMAC under a
+ * One-time login codes sent by SMS: six random digits, stored only as an HMAC under a
  * server key (a plain hash of a six-digit code is reversed by trying the million of them), valid
  * `ttlSeconds`, spent by the one login that uses it, dead after `maxAttempts` tries. A phone has one
  * live code: a new one voids the one before.

@@ -44,7 +44,7 @@ export default (app: Application) => class Model implements PasswordModel, SmsLo
     return client ? engineClient(client, app.config.oauth.jwt.accessTokenLifetime) : null;
   }
 
-  /** `username` may be the username, the e-mail address or the phone number (issue 12). */
+  /** `username` may be the username, the e-mail address or the phone number. */
   async getUser(username: string, password: string): Promise<GrantedPrincipal | Falsey> {
     const ctx = app.currentContext;
     const user = ctx ? await authenticateUser(ctx, username, password) : null;

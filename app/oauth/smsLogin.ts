@@ -22,7 +22,7 @@ export function smsText(template: string, code: string, ttlSeconds: number): str
 }
 
 /**
- * POST /api/sms/codes (issue 12), after client authentication: sends a login code to the `phone` of
+ * POST /api/sms/codes, after client authentication: sends a login code to the `phone` of
  * the form body when it is the number of an enabled user, and answers the same 202, in at least
  * `oauth.sms.minResponseMs`, whether it is or not. The send limits count every request by the number
  * asked for, registered or not (429 with Retry-After). A code whose message could not be handed to the

@@ -14,7 +14,7 @@ export async function failureFloor(ctx: Context, started: number): Promise<void>
   await sleep(Math.max(0, ctx.app.config.oauth.minFailureMs - (Date.now() - started)));
 }
 
-/** How a login proves itself: a password, or a one-time code sent by SMS (issue 12). */
+/** How a login proves itself: a password, or a one-time code sent by SMS. */
 export type LoginMethod = 'password' | 'sms';
 
 /**
