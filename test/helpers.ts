@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import type { MockApplication } from 'egg-mock';
@@ -90,4 +91,18 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as net.AddressInfo;
   await new Promise(resolve => server.close(resolve));
   return port;
+}
+
+/** Serves `handler` on a free loopback port; returns the server and its origin (http://127.0.0.1:<port>). */
+export async function serveOnLoopback(handler: http.RequestListener): Promise<{ server: http.Server; origin: string }> {
+  const server = http.createServer(handler);
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+  return { server, origin: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}` };
+}
+
+/** Closes a server started by serveOnLoopback, its open (keep-alive) connections too. */
+export async function closeServer(server: http.Server | undefined): Promise<void> {
+  if (!server) return;
+  server.closeAllConnections();
+  await new Promise(resolve => server.close(resolve));
 }

@@ -2,7 +2,7 @@ import type http from 'node:http';
 import Koa from 'koa';
 import koaJwt from 'koa-jwt';
 import { koaJwtSecret } from 'jwks-rsa';
-import { serveOnLoopback } from './e2e/chromium';
+import { serveOnLoopback } from './helpers';
 
 /**
  * A resource server as the services behind this one are written: Koa with koa-jwt, the keys from our

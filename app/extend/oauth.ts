@@ -97,10 +97,10 @@ export default (app: Application) => class Model implements PasswordModel, SmsLo
   /** The Bearer check: the worker's token cache may answer (see the README's Performance section). */
   async getAccessToken(accessToken: string): Promise<AuthenticatedToken | Falsey> {
     const record = await app.container.tokens.findTokenByAccessTokenHash(hashToken(accessToken), { cached: true });
+    // For authenticate({ debug }): the engine itself only says "invalid".
     const problem = record ? unusableBecause(record) : 'unknown token';
-    if (problem || !record) {
-      // For authenticate({ debug }): the engine itself only says "invalid".
-      noteTokenProblem(app.currentContext, problem ?? 'unknown token');
+    if (!record || problem) {
+      noteTokenProblem(app.currentContext, problem as string);
       return null;
     }
     return {

@@ -1,10 +1,10 @@
 import { strict as assert } from 'node:assert';
-import http from 'node:http';
+import type http from 'node:http';
 import net from 'node:net';
 import { app } from 'egg-mock/bootstrap';
 import fc from 'fast-check';
 import qs from 'qs';
-import { CLIENT, USER, basic, createClient, createUser } from '../helpers';
+import { CLIENT, USER, basic, closeServer, createClient, createUser, serveOnLoopback } from '../helpers';
 
 const SEED = 20261122;
 const RUNS = 2000;
@@ -98,11 +98,10 @@ describe('fuzzing the token endpoint and a Bearer route', function() {
   let port: number;
 
   before(async () => {
-    server = http.createServer(app.callback());
-    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+    ({ server } = await serveOnLoopback(app.callback()));
     port = (server.address() as net.AddressInfo).port;
   });
-  after(() => new Promise(resolve => server.close(resolve)));
+  after(() => closeServer(server));
 
   it(`answers ${RUNS} malformed requests (seed ${SEED}) without a 5xx or a hang, and still works after`, async () => {
     await createClient(app);

@@ -3,9 +3,8 @@ import type http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { app, mock } from 'egg-mock/bootstrap';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { closeServer, serveOnLoopback } from '../e2e/chromium';
 import { startResourceServer } from '../resourceServer';
-import { CLIENT, admin, basic, bearer, clientPost, createClient, createUser, login } from '../helpers';
+import { CLIENT, admin, basic, bearer, clientPost, closeServer, createClient, createUser, login, serveOnLoopback } from '../helpers';
 
 const API = 'https://api.example';
 const JWT_CLIENT = basic('jwt_app', CLIENT.secret);

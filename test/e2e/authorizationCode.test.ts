@@ -4,8 +4,8 @@ import path from 'node:path';
 import { app } from 'egg-mock/bootstrap';
 import type * as OpenIdClient from 'openid-client';
 import type { Browser, BrowserContext, ConsoleMessage, Page } from 'playwright-core';
-import { CLIENT, USER, createUser } from '../helpers';
-import { SCREENSHOTS, closeServer, launchChromium, serveOnLoopback } from './chromium';
+import { CLIENT, USER, closeServer, createUser, serveOnLoopback } from '../helpers';
+import { SCREENSHOTS, launchChromium } from './chromium';
 
 /** A first-party browser app: no secret (PKCE), no consent page. */
 const PUBLIC_CLIENT = 'e2e_public';

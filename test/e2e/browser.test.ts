@@ -7,9 +7,9 @@ import { app, mock } from 'egg-mock/bootstrap';
 import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
 import { loadDemoData } from '../../app/infra/demo';
 import { DEMO_CLIENT, DEMO_CODE_CLIENT, DEMO_USER } from '../../config/demo';
-import { USER, basic, bearer, createClient, createUser, refresh } from '../helpers';
+import { USER, basic, bearer, closeServer, createClient, createUser, refresh, serveOnLoopback } from '../helpers';
 import { SmsOutbox } from '../smsOutbox';
-import { SCREENSHOTS, closeServer, launchChromium, serveOnLoopback } from './chromium';
+import { SCREENSHOTS, launchChromium } from './chromium';
 
 const DEMO_AUTH = basic(DEMO_CLIENT.clientId, DEMO_CLIENT.secret);
 /** A first-party client whose access tokens live 3 seconds: long enough to sign in, short enough to wait out. */

@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { app, mock } from 'egg-mock/bootstrap';
 import type { MockApplication } from 'egg-mock';
-import { USER, basic, CLIENT, createClient, createUser, freePort } from '../helpers';
+import { USER, basic, CLIENT, createClient, createUser } from '../helpers';
+import { startWorkers, workerOf } from '../workers';
 import qs from 'qs';
 import { RevocationFeed } from '../../app/infra/revocationFeed';
 
@@ -10,16 +11,14 @@ describe('[infra/revocationFeed] a revocation reaches every worker within 250 ms
   this.timeout(120000);
   let cluster: MockApplication;
   before(async () => {
-    cluster = mock.cluster({ workers: 2, port: await freePort(), cache: false, clean: false, coverage: false } as never);
-    await cluster.ready();
+    cluster = await startWorkers();
   });
   after(() => cluster.close());
 
   /** The Bearer route on whichever worker the connection lands on, and which worker it was. */
   async function check(token: string): Promise<{ status: number; worker: string }> {
     const res = await cluster.httpRequest().get('/api/currentUser').set('Authorization', `Bearer ${token}`);
-    // Request ids start with a random prefix of the process that made them.
-    return { status: res.status, worker: String(res.headers['x-request-id']).slice(0, 8) };
+    return { status: res.status, worker: workerOf(res) };
   }
 
   it('should refuse a token revoked through one worker on both, 250 ms later', async () => {

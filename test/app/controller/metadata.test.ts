@@ -1,8 +1,7 @@
 import { strict as assert } from 'node:assert';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import { app, mock } from 'egg-mock/bootstrap';
-import { CLIENT, createClient } from '../../helpers';
+import { CLIENT, closeServer, createClient, serveOnLoopback } from '../../helpers';
 
 describe('[GET /.well-known/oauth-authorization-server] RFC 8414', () => {
   afterEach(mock.restore);
@@ -45,11 +44,11 @@ describe('[GET /.well-known/oauth-authorization-server] RFC 8414', () => {
     let server: http.Server;
     let issuer: URL;
     before(async () => {
-      server = http.createServer(app.callback());
-      await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
-      issuer = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+      const started = await serveOnLoopback(app.callback());
+      server = started.server;
+      issuer = new URL(started.origin);
     });
-    after(() => new Promise(resolve => server.close(resolve)));
+    after(() => closeServer(server));
 
     it('discovers, gets a client_credentials token, introspects and revokes it', async () => {
       await createClient(app, { clientId: 'service', grants: [ 'client_credentials' ], scopes: [ 'read' ] });

@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { app, mock } from 'egg-mock/bootstrap';
 import type { MockApplication } from 'egg-mock';
-import { USER, bearer, createClient, createUser, freePort, login, tokenRequest } from '../../helpers';
+import { USER, bearer, createClient, createUser, login, tokenRequest } from '../../helpers';
+import { startWorkers, workerOf } from '../../workers';
 
 const TOKEN = 'unittest-metrics-token';
 
@@ -78,8 +79,7 @@ describe('[GET /metrics] Prometheus', () => {
     this.timeout(120000);
     let cluster: MockApplication;
     before(async () => {
-      cluster = mock.cluster({ workers: 2, port: await freePort(), cache: false, clean: false, coverage: false } as never);
-      await cluster.ready();
+      cluster = await startWorkers();
     });
     after(() => cluster.close());
 
@@ -87,8 +87,7 @@ describe('[GET /metrics] Prometheus', () => {
       const workers = new Set<string>();
       for (let i = 0; i < 20; i++) {
         const res = await cluster.httpRequest().get('/health');
-        // Request ids start with a prefix of the process that made them.
-        workers.add(String(res.headers['x-request-id']).slice(0, 8));
+        workers.add(workerOf(res));
       }
       assert.ok(workers.size === 2, 'both workers served');
       // One worker alone counted about half of them.

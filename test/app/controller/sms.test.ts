@@ -2,9 +2,8 @@ import { strict as assert } from 'node:assert';
 import { createHash, createHmac } from 'node:crypto';
 import http from 'node:http';
 import { app, mock } from 'egg-mock/bootstrap';
-import { CLIENT, USER, basic, bearer, clientPost, createClient, createUser, tokenRequest } from '../../helpers';
+import { CLIENT, USER, basic, bearer, clientPost, closeServer, createClient, createUser, serveOnLoopback, tokenRequest } from '../../helpers';
 import { SmsOutbox } from '../../smsOutbox';
-import { closeServer, serveOnLoopback } from '../../e2e/chromium';
 
 const PHONE = '+8613800138000';
 /** The same number as a Chinese user types it (the unittest default region is CN). */
@@ -47,8 +46,11 @@ function advanceClock(seconds: number) {
   mock(app.smsLimiter, 'now', () => at);
 }
 
-describe('[POST /api/sms/codes]', () => {
-  let outbox: SmsOutbox;
+/** What the file sender wrote in the current test. */
+let outbox: SmsOutbox;
+
+/** Before each test: a password client, the user with PHONE, and an empty outbox; after it, the mocks undone. */
+function useOutbox() {
   beforeEach(async () => {
     await createClient(app);
     await createUser(app, { phone: PHONE });
@@ -58,6 +60,10 @@ describe('[POST /api/sms/codes]', () => {
     mock.restore();
     await outbox.close();
   });
+}
+
+describe('[POST /api/sms/codes]', () => {
+  useOutbox();
 
   describe('sending', () => {
     it('should answer 202 and send a 6-digit code to the phone of a registered user', async () => {
@@ -271,16 +277,7 @@ describe('[POST /api/sms/codes]', () => {
 });
 
 describe('[POST /oauth/token] grant_type=password&auth_type=sms', () => {
-  let outbox: SmsOutbox;
-  beforeEach(async () => {
-    await createClient(app);
-    await createUser(app, { phone: PHONE });
-    outbox = await SmsOutbox.open(app);
-  });
-  afterEach(async () => {
-    mock.restore();
-    await outbox.close();
-  });
+  useOutbox();
 
   async function sendCode(phone = PHONE): Promise<string> {
     assertAccepted(await requestCode(phone));
