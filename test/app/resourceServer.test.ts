@@ -79,7 +79,9 @@ describe('JWT access tokens at a koa-jwt + jwks-rsa resource server', () => {
   });
 
   it('should refuse an expired JWT', async () => {
-    await createClient(app, { clientId: 'brief', grants: [ 'client_credentials' ], accessTokenFormat: 'jwt', audience: API, accessTokenLifetime: 1 });
+    // `exp` is whole seconds (iat is rounded down): a 1 s lifetime can leave a token only a few ms to live,
+    // so the first call, which must be accepted, gets at least 2 s.
+    await createClient(app, { clientId: 'brief', grants: [ 'client_credentials' ], accessTokenFormat: 'jwt', audience: API, accessTokenLifetime: 3 });
     const res = await clientPost(app, '/oauth/token', { grant_type: 'client_credentials' }, basic('brief', CLIENT.secret));
     const token = res.body.access_token;
     assert.equal((await callResourceServer(token)).status, 200);
