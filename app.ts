@@ -63,16 +63,17 @@ export default class AppBootHook implements IBoot {
   }
 
   /**
-   * The worker's token cache follows revocations made by every other worker and host; its signing keys
-   * follow rotations.
+   * The worker's token and client caches follow revocations made by every other worker and host; its
+   * signing keys follow rotations.
    */
   async didReady() {
     const { app } = this;
-    const { tokenCache, revocations } = app.container;
+    const { tokenCache, clientCache, revocations } = app.container;
     this.keyRefresh?.start();
     this.shareMetrics();
-    if (!tokenCache) return;
-    const feed = new RevocationFeed(revocations, tokenCache, app.config.oauth.revocationFeed, app.coreLogger);
+    const caches = [ tokenCache, clientCache ].filter(cache => cache !== undefined);
+    if (caches.length === 0) return;
+    const feed = new RevocationFeed(revocations, caches, app.config.oauth.revocationFeed, app.coreLogger);
     app.metrics.sources.revocationFeedAge = () => feed.ageSeconds;
     feed.start();
     this.feed = feed;

@@ -5,7 +5,7 @@ import { DEMO_CLIENT, DEMO_CODE_CLIENT } from './demo';
 import type { SmsSendLimits } from '../app/core/smsSendLimits';
 import type { ThrottleConfig } from '../app/core/throttle';
 import type { RevocationFeedOptions } from '../app/infra/revocationFeed';
-import type { TokenCacheOptions } from '../app/infra/tokenCache';
+import type { TaggedCacheOptions } from '../app/infra/taggedCache';
 import type { MetricsOptions } from '../app/infra/metrics';
 import { type Argon2Options, OWASP_ARGON2ID } from '../app/core/password';
 import { BROWSER_PAGES } from '../app/oauth/endpoints';
@@ -51,7 +51,9 @@ export interface BizConfig {
       absoluteSeconds: number;
     };
     /** Per-worker cache of Bearer lookups; see the README's Performance section. */
-    tokenCache: TokenCacheOptions;
+    tokenCache: TaggedCacheOptions;
+    /** Per-worker cache of client lookups (client authentication); see the README's Performance section. */
+    clientCache: TaggedCacheOptions;
     /** How each worker follows revocations made elsewhere (infra/revocationFeed). */
     revocationFeed: RevocationFeedOptions;
     /** Verified client secrets remembered per worker (keyed by the stored hash), so argon2 runs once per secret. */
@@ -267,6 +269,9 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
       // Entries end at their token's expiry, 15 min at the latest: revocations reach every worker through
       // the revocation feed within its poll (100 ms), so the cache need not forget to stay correct.
       tokenCache: { ttlMs: Number(process.env.OAUTH_TOKEN_CACHE_MS ?? 15 * 60 * 1000), max: 10000 },
+      // Disabling, enabling or deleting a client reaches every worker through the feed as well; the TTL
+      // bounds only a change made by hand in SQL.
+      clientCache: { ttlMs: Number(process.env.OAUTH_CLIENT_CACHE_MS ?? 60 * 1000), max: 1000 },
       revocationFeed: { pollMs: 100, windowSeconds: 2 },
       clientSecretCacheSize: 1000,
       jwt: jwtSettings(appInfo.env),

@@ -14,4 +14,7 @@ afterEach(async () => {
   }
   // The worker forgets the deleted signing keys too: the next JWT makes a new first key.
   await app.container.signingKeys.refresh(0);
+  // And the clients and tokens TRUNCATE removed behind the revocation feed's back (ids start again at 1).
+  app.container.clientCache?.clear();
+  app.container.tokenCache?.clear();
 });

@@ -215,7 +215,7 @@ export class Accounts {
   async setClientEnabled(clientId: string, enabled: boolean): Promise<void> {
     const client = await this.clients.findClientByClientId(clientId);
     if (!client) throw new AccountError(`no client ${clientId}`);
-    await this.clients.updateEnabled(clientId, enabled);
+    await this.clients.updateEnabled(client.id, enabled);
     if (!enabled) await this.grants.revokeGrantsOfClient(client.id, 'client_disabled', new Date());
   }
 

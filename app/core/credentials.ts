@@ -90,7 +90,7 @@ export class Credentials {
    * hash, a SHA-256 of it stands in for argon2 (keyed by the stored hash, so a new secret starts over).
    */
   async authenticateClient(clientId: string, secret: string): Promise<OAuthClient | null> {
-    const client = await this.clients.findClientByClientId(clientId);
+    const client = await this.clients.findClientByClientId(clientId, { cached: true });
     // A public client has no secret: whatever is sent as one proves nothing.
     if (!client?.secretHash) return this.hasher.verifyDummy(secret).then(() => null);
     const digest = createHash('sha256').update(secret, 'utf8').digest();
@@ -111,7 +111,7 @@ export class Credentials {
    */
   async findVerifiedClient(clientId: string, secret: string): Promise<OAuthClient | null> {
     if (!this.verifiedSecrets) return null;
-    const client = await this.clients.findClientByClientId(clientId);
+    const client = await this.clients.findClientByClientId(clientId, { cached: true });
     const digest = createHash('sha256').update(secret, 'utf8').digest();
     return client?.enabled && this.isVerifiedSecret(client, digest) ? client : null;
   }
@@ -121,7 +121,7 @@ export class Credentials {
    * null: a confidential client must prove its secret.
    */
   async findPublicClient(clientId: string): Promise<OAuthClient | null> {
-    const client = await this.clients.findClientByClientId(clientId);
+    const client = await this.clients.findClientByClientId(clientId, { cached: true });
     return client?.enabled && client.secretHash === null ? client : null;
   }
 

@@ -28,9 +28,9 @@ export default {
   /** The per-worker container: repositories and domain objects on app.mysql, built once per worker (not egg's per-request ctx.service). */
   get container(): Container {
     const app = this as unknown as App;
-    const { argon2, tokenCache, clientSecretCacheSize, jwt } = app.config.oauth;
+    const { argon2, tokenCache, clientCache, clientSecretCacheSize, jwt } = app.config.oauth;
     app[CONTAINER] ??= createContainer(app.mysql, {
-      argon2, tokenCache, clientSecretCacheSize, jwt, production: app.config.env === 'prod', phoneRegion: phoneRegion(app.config.oauth.phoneRegion),
+      argon2, tokenCache, clientCache, clientSecretCacheSize, jwt, production: app.config.env === 'prod', phoneRegion: phoneRegion(app.config.oauth.phoneRegion),
     });
     return app[CONTAINER];
   },

@@ -1,6 +1,6 @@
 import type { RDSClient } from '@eggjs/rds';
 import { AuthorizationCodeRepository } from '../repository/AuthorizationCodeRepository';
-import { ClientRepository } from '../repository/ClientRepository';
+import { ClientRepository, type OAuthClient, clientTagsOf } from '../repository/ClientRepository';
 import { ConsentRepository } from '../repository/ConsentRepository';
 import { GrantRepository } from '../repository/GrantRepository';
 import { HealthRepository } from '../repository/HealthRepository';
@@ -16,7 +16,7 @@ import { Credentials } from '../core/credentials';
 import type { PhoneRegion } from '../core/identifiers';
 import { type Argon2Options, PasswordHasher } from '../core/password';
 import { type SigningKeyOptions, SigningKeys } from '../core/signingKeys';
-import { TokenCache, type TokenCacheOptions } from './tokenCache';
+import { TaggedCache, type TaggedCacheOptions } from './taggedCache';
 
 /** The repositories and domain objects over one database, one set per process; shared by the app and the command line. */
 export interface Container {
@@ -28,7 +28,9 @@ export interface Container {
   locks: LockRepository;
   revocations: RevocationRepository;
   /** The worker's Bearer cache (absent in the command line). */
-  tokenCache?: TokenCache<TokenRecord>;
+  tokenCache?: TaggedCache<TokenRecord>;
+  /** The worker's client-authentication cache (absent in the command line). */
+  clientCache?: TaggedCache<OAuthClient>;
   health: HealthRepository;
   codes: AuthorizationCodeRepository;
   consents: ConsentRepository;
@@ -41,7 +43,9 @@ export interface Container {
 export interface ContainerOptions {
   argon2: Argon2Options;
   /** The server's Bearer-lookup cache; the command line has none. */
-  tokenCache?: TokenCacheOptions;
+  tokenCache?: TaggedCacheOptions;
+  /** The server's client-lookup cache; the command line has none. */
+  clientCache?: TaggedCacheOptions;
   /** The prod environment: stricter registration rules (plain-http redirect URIs on loopback only). */
   production?: boolean;
   /** Verified client secrets remembered per process; 0 = verify every time. */
@@ -52,10 +56,12 @@ export interface ContainerOptions {
   phoneRegion?: PhoneRegion;
 }
 
-export function createContainer(db: RDSClient, { argon2, tokenCache, production = false, clientSecretCacheSize = 0, jwt, phoneRegion }: ContainerOptions): Container {
-  const cache = tokenCache ? new TokenCache<TokenRecord>(tokenCache, revocationTagsOf) : undefined;
+export function createContainer(db: RDSClient, options: ContainerOptions): Container {
+  const { argon2, tokenCache, clientCache, production = false, clientSecretCacheSize = 0, jwt, phoneRegion } = options;
+  const cache = tokenCache ? new TaggedCache<TokenRecord>(tokenCache, revocationTagsOf) : undefined;
+  const clientsCache = clientCache ? new TaggedCache<OAuthClient>(clientCache, clientTagsOf) : undefined;
   const users = new UserRepository(db);
-  const clients = new ClientRepository(db);
+  const clients = new ClientRepository(db, clientsCache);
   const grants = new GrantRepository(db, cache);
   const hasher = new PasswordHasher(argon2);
   return {
@@ -67,6 +73,7 @@ export function createContainer(db: RDSClient, { argon2, tokenCache, production 
     locks: new LockRepository(db),
     revocations: new RevocationRepository(db),
     tokenCache: cache,
+    clientCache: clientsCache,
     health: new HealthRepository(db),
     codes: new AuthorizationCodeRepository(db),
     consents: new ConsentRepository(db),

@@ -16,16 +16,36 @@ export interface MigrationLogger {
   info(message: string, ...args: unknown[]): void;
 }
 
-/** Splits a migration file into statements: each ends with `;` at the end of a line. */
+/**
+ * Splits a migration file into statements: each ends with `;` at the end of a line, or with the
+ * delimiter a `DELIMITER //` line sets, as in the mysql client (a stored procedure's body holds `;`).
+ * Lines that start with `--` are comments.
+ */
 export function splitStatements(sql: string): string[] {
-  const withoutComments = sql
-    .split('\n')
-    .filter(line => !line.trim().startsWith('--'))
-    .join('\n');
-  return withoutComments
-    .split(/;\s*$/m)
-    .map(statement => statement.trim())
-    .filter(statement => statement.length > 0);
+  const statements: string[] = [];
+  let delimiter = ';';
+  let current: string[] = [];
+  const end = () => {
+    const statement = current.join('\n').trim();
+    if (statement.length > 0) statements.push(statement);
+    current = [];
+  };
+  for (const line of sql.split('\n')) {
+    const trimmed = line.trim();
+    if (trimmed.startsWith('--')) continue;
+    const directive = /^DELIMITER\s+(\S+)$/i.exec(trimmed);
+    if (directive) {
+      end();
+      delimiter = directive[1];
+    } else if (trimmed.endsWith(delimiter)) {
+      current.push(line.slice(0, line.lastIndexOf(delimiter)));
+      end();
+    } else {
+      current.push(line);
+    }
+  }
+  end();
+  return statements;
 }
 
 async function listMigrationFiles(dir: string): Promise<string[]> {

@@ -6,12 +6,12 @@ export interface RevocationFeedOptions {
   /**
    * How far back each read looks, by the database's clock. Reads overlap so that a revocation
    * committed late (a slow commit, a cluster node applying it late) is still seen; a worker that
-   * could not read for longer than this forgets its whole cache.
+   * could not read for longer than this clears its caches.
    */
   windowSeconds: number;
 }
 
-/** What the feed needs of the token cache. */
+/** What the feed needs of a cache it keeps in step (infra/taggedCache). */
 interface RevocableCache {
   drop(tag: string): void;
   clear(): void;
@@ -22,9 +22,9 @@ interface Logger {
 }
 
 /**
- * Keeps this worker's token cache in step with revocations made anywhere (another worker, another
- * host, the command line): every `pollMs` it reads the revocations of the last `windowSeconds` and
- * drops the cached tokens they cover. Each revocation is applied once (by id); reading by time, not
+ * Keeps this worker's caches (tokens, clients) in step with revocations made anywhere (another worker,
+ * another host, the command line): every `pollMs` it reads the revocations of the last `windowSeconds`
+ * and drops the cached entries they cover. Each revocation is applied once (by id); reading by time, not
  * by `id > last`, because ids are neither consecutive nor committed in order on a Galera cluster.
  */
 export class RevocationFeed {
@@ -37,7 +37,7 @@ export class RevocationFeed {
 
   constructor(
     private readonly revocations: RevocationRepository,
-    private readonly cache: RevocableCache,
+    private readonly caches: RevocableCache[],
     private readonly options: RevocationFeedOptions,
     private readonly logger: Logger,
   ) {}
@@ -66,11 +66,11 @@ export class RevocationFeed {
       const now = Date.now();
       if (now - this.lastRead > windowMs - this.options.pollMs) {
         // Reads stopped long enough for a revocation to have left the window unseen.
-        this.cache.clear();
+        this.clearAll();
       }
       for (const { id, tag } of tags) {
         if (this.applied.has(id)) continue;
-        this.cache.drop(tag);
+        for (const cache of this.caches) cache.drop(tag);
         this.applied.set(id, now);
       }
       for (const [ id, at ] of this.applied) {
@@ -80,10 +80,14 @@ export class RevocationFeed {
       if (this.failing) this.logger.warn('[revocation feed] reading again');
       this.failing = false;
     } catch (err) {
-      if (!this.failing) this.logger.warn('[revocation feed] cannot read the feed (the token cache is cleared until it can): %s', (err as Error).message);
+      if (!this.failing) this.logger.warn('[revocation feed] cannot read the feed (the token and client caches are cleared until it can): %s', (err as Error).message);
       this.failing = true;
-      if (Date.now() - this.lastRead > windowMs - this.options.pollMs) this.cache.clear();
+      if (Date.now() - this.lastRead > windowMs - this.options.pollMs) this.clearAll();
     }
+  }
+
+  private clearAll(): void {
+    for (const cache of this.caches) cache.clear();
   }
 
   private schedule(): void {

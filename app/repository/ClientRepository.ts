@@ -1,7 +1,8 @@
 import type { RDSClient } from '@eggjs/rds';
 import { retryTransaction } from './retry';
 import { splitList } from './columns';
-import { RevocationRepository } from './RevocationRepository';
+import type { TaggedCache } from '../infra/taggedCache';
+import { RevocationRepository, revocationTag } from './RevocationRepository';
 
 export interface OAuthClient {
   id: number;
@@ -70,10 +71,31 @@ function toClient(row: ClientRow): OAuthClient {
   };
 }
 
-export class ClientRepository {
-  constructor(private readonly db: RDSClient) {}
+/** What ends a cached client: a change to its row (disable, enable, delete) is written to the feed as `client:<id>`. */
+export function clientTagsOf(client: OAuthClient): string[] {
+  return [ revocationTag('client', client.id) ];
+}
 
-  async findClientByClientId(clientId: string): Promise<OAuthClient | null> {
+export class ClientRepository {
+  constructor(private readonly db: RDSClient, private readonly cache?: TaggedCache<OAuthClient>) {}
+
+  /**
+   * With `cached`, the worker's client cache may answer (client authentication on every token,
+   * introspection and revocation request): the revocation feed ends an entry within its bound when the
+   * client is disabled, enabled or deleted anywhere.
+   */
+  async findClientByClientId(clientId: string, { cached = false } = {}): Promise<OAuthClient | null> {
+    if (!cached || !this.cache) return this.queryClient(clientId);
+    const hit = this.cache.get(clientId);
+    if (hit) return hit;
+    // Taken before the read: see TaggedCache.set.
+    const generation = this.cache.generation;
+    const client = await this.queryClient(clientId);
+    if (client) this.cache.set(clientId, client, generation);
+    return client;
+  }
+
+  private async queryClient(clientId: string): Promise<OAuthClient | null> {
     const row: ClientRow | null = await this.db.queryOne('SELECT * FROM oauth_clients WHERE client_id = ?', [ clientId ]);
     return row ? toClient(row) : null;
   }
@@ -103,12 +125,17 @@ export class ClientRepository {
   async updateSecretHash(id: number, secretHash: string): Promise<void> {
     // Parallel first requests of a client with an old hash each upgrade it.
     await retryTransaction(() => this.db.query('UPDATE oauth_clients SET secret_hash = ? WHERE id = ?', [ secretHash, id ]));
+    // The same secret under a new hash: only this worker's copy would upgrade it again; others verify it as before.
+    this.cache?.drop(revocationTag('client', id));
   }
 
-  /** Returns false when no such client exists. */
-  async updateEnabled(clientId: string, enabled: boolean): Promise<boolean> {
-    const result = await this.db.query('UPDATE oauth_clients SET enabled = ? WHERE client_id = ?', [ enabled ? 1 : 0, clientId ]);
-    return result.affectedRows === 1;
+  /** Enables or disables the client (oauth_clients.id) and tells every worker's client cache, in one transaction. */
+  async updateEnabled(id: number, enabled: boolean): Promise<void> {
+    await retryTransaction(() => this.db.beginTransactionScope(async conn => {
+      await conn.query('UPDATE oauth_clients SET enabled = ? WHERE id = ?', [ enabled ? 1 : 0, id ]);
+      await RevocationRepository.saveRevocation(conn, 'client', id);
+    }));
+    this.cache?.drop(revocationTag('client', id));
   }
 
   /** Every scope some enabled client may request (RFC 8414 scopes_supported). */
@@ -134,13 +161,15 @@ export class ClientRepository {
 
   /** Deletes the client and, by foreign key cascade, every token issued to it. False when absent. */
   async removeClient(clientId: string): Promise<boolean> {
-    return this.db.beginTransactionScope(async conn => {
+    const removed = await this.db.beginTransactionScope(async conn => {
       const [ client ]: Array<{ id: number }> = await conn.query('SELECT id FROM oauth_clients WHERE client_id = ? FOR UPDATE', [ clientId ]);
-      if (!client) return false;
+      if (!client) return null;
       await conn.query('DELETE FROM oauth_clients WHERE id = ?', [ client.id ]);
-      // Its tokens are gone with it: every worker's token cache must forget them too.
+      // It and its tokens are gone: every worker's client and token caches must forget them too.
       await RevocationRepository.saveRevocation(conn, 'client', client.id);
-      return true;
+      return client.id;
     });
+    if (removed !== null) this.cache?.drop(revocationTag('client', removed));
+    return removed !== null;
   }
 }

@@ -1,6 +1,6 @@
 import type { RDSClient } from '@eggjs/rds';
 import { retryTransaction } from './retry';
-import type { TokenCache } from '../infra/tokenCache';
+import type { TaggedCache } from '../infra/taggedCache';
 import type { TokenRecord } from './TokenRepository';
 import type { CleanupBatch } from './cleanupBatch';
 import { type RevocationKind, RevocationRepository, revocationTag } from './RevocationRepository';
@@ -18,7 +18,7 @@ export interface LiveGrant {
 }
 
 export class GrantRepository {
-  constructor(private readonly db: RDSClient, private readonly cache?: TokenCache<TokenRecord>) {}
+  constructor(private readonly db: RDSClient, private readonly cache?: TaggedCache<TokenRecord>) {}
 
   /** Revokes one grant: every token of it stops working. False when it was already revoked. */
   async revokeGrant(grantId: string, reason: RevokeReason, now: Date): Promise<boolean> {

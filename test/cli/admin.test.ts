@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { app } from 'egg-mock/bootstrap';
 import bcrypt from 'bcrypt';
 import { type AdminRun as Run, admin, basic, tokenRequest } from '../helpers';
@@ -201,9 +202,12 @@ describe('npm run admin', function() {
     assert.match((await admin('user:sessions', '--username', 'hank')).stdout, /no live sessions/);
 
     const again = (await loginAs()).body;
+    // The server learns of the command line's changes through the revocation feed, within 250 ms.
     assertOk(await admin('client:disable', '--id', 'web'));
+    await sleep(250);
     assert.equal((await loginAs()).status, 401);
     assertOk(await admin('client:enable', '--id', 'web'));
+    await sleep(250);
     const stale = await app.httpRequest().get('/api/currentUser').set('Authorization', `Bearer ${again.access_token}`);
     assert.equal(stale.status, 401, 'enabling the client again does not revive its old tokens');
     assert.equal((await loginAs()).status, 200);

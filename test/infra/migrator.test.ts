@@ -82,4 +82,12 @@ describe('migrations', () => {
       'CREATE TABLE b (\n  y int\n)',
     ]);
   });
+
+  it('splits at the delimiter a DELIMITER line sets, so that a stored procedure keeps its body', () => {
+    assert.deepEqual(splitStatements('DROP PROCEDURE IF EXISTS p;\nDELIMITER //\nCREATE PROCEDURE p()\nBEGIN\n  SELECT 1;\n  SELECT 2;\nEND //\nDELIMITER ;\nCREATE TABLE c (z int);\n'), [
+      'DROP PROCEDURE IF EXISTS p',
+      'CREATE PROCEDURE p()\nBEGIN\n  SELECT 1;\n  SELECT 2;\nEND',
+      'CREATE TABLE c (z int)',
+    ]);
+  });
 });

@@ -44,6 +44,31 @@ describe('[infra/revocationFeed] a revocation reaches every worker within 250 ms
     assert.equal(new Set(after.map(r => r.worker)).size, 2, 'both workers answered');
     assert.deepEqual(after.map(r => r.status), Array(20).fill(401));
   });
+
+  it('should refuse a client disabled elsewhere on both workers 250 ms later, and take it back once enabled', async () => {
+    // A client that only introspects: it has no grant whose revocation would tell the workers.
+    await createClient(app, { clientId: 'rs', grants: [ 'client_credentials' ], resourceServer: true });
+    const introspect = async () => {
+      const res = await cluster.httpRequest().post('/oauth/introspect')
+        .set('Authorization', basic('rs', CLIENT.secret))
+        .set('Content-Type', 'application/x-www-form-urlencoded')
+        .send(qs.stringify({ token: 'not-a-token' }));
+      return { status: res.status, worker: workerOf(res) };
+    };
+    const statuses = async () => {
+      const answers = await Promise.all(Array.from({ length: 20 }, introspect));
+      assert.equal(new Set(answers.map(r => r.worker)).size, 2, 'both workers answered');
+      return answers.map(r => r.status);
+    };
+    assert.deepEqual(await statuses(), Array(20).fill(200), 'both workers authenticated, and cached, the client');
+    // Another process (the command line, another host) disables it: only the feed can tell the workers.
+    await app.container.accounts.setClientEnabled('rs', false);
+    await sleep(250);
+    assert.deepEqual(await statuses(), Array(20).fill(401));
+    await app.container.accounts.setClientEnabled('rs', true);
+    await sleep(250);
+    assert.deepEqual(await statuses(), Array(20).fill(200));
+  });
 });
 
 describe('[infra/revocationFeed] reading the feed', () => {
@@ -53,7 +78,7 @@ describe('[infra/revocationFeed] reading the feed', () => {
     const dropped: string[] = [];
     let cleared = 0;
     const cache = { drop: (tag: string) => dropped.push(tag), clear: () => cleared++ };
-    const feed = new RevocationFeed(app.container.revocations, cache, { pollMs: 100, windowSeconds: 2 }, app.coreLogger);
+    const feed = new RevocationFeed(app.container.revocations, [ cache ], { pollMs: 100, windowSeconds: 2 }, app.coreLogger);
     const login = await app.httpRequest().post('/oauth/token')
       .set('Authorization', basic(CLIENT.clientId, CLIENT.secret))
       .set('Content-Type', 'application/x-www-form-urlencoded')

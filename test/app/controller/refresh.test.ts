@@ -135,7 +135,7 @@ describe('[POST /oauth/token] grant_type=refresh_token', () => {
 
   it('should refuse to refresh for a disabled client', async () => {
     const { refresh_token } = await login(app);
-    await app.mysql.query('UPDATE oauth_clients SET enabled = 0');
+    await app.container.accounts.setClientEnabled(CLIENT.clientId, false);
     const res = await refresh(app, refresh_token);
     assert.equal(res.status, 401);
     assert.equal(res.body.error, 'invalid_client');
@@ -202,15 +202,15 @@ describe('[POST /oauth/token] grant_type=refresh_token', () => {
 
     it('should retry, and answer invalid_grant (never 5xx) when the retry finds the token spent by the racing refresh', async () => {
       const first = await login(app);
-      const scope = app.mysql.beginTransactionScope.bind(app.mysql);
+      const query = app.mysql.query.bind(app.mysql);
       let conflicts = 0;
-      mock(app.mysql, 'beginTransactionScope', async (...args: Parameters<typeof scope>) => {
-        if (conflicts++ === 0) {
+      mock(app.mysql, 'query', async (sql: string, values?: unknown[]) => {
+        if (sql.startsWith('CALL oauth_save_token') && conflicts++ === 0) {
           // The refresh that won on the other node committed first: this commit fails certification.
-          await app.mysql.query('UPDATE oauth_tokens SET revoked_at = NOW(3), revoke_reason = \'rotated\' WHERE revoked_at IS NULL');
+          await query('UPDATE oauth_tokens SET revoked_at = NOW(3), revoke_reason = \'rotated\' WHERE revoked_at IS NULL');
           throw certificationFailure();
         }
-        return scope(...args);
+        return query(sql, values);
       });
       const res = await refresh(app, first.refresh_token);
       assert.equal(res.status, 400, JSON.stringify(res.body));
@@ -220,8 +220,10 @@ describe('[POST /oauth/token] grant_type=refresh_token', () => {
 
     it('should answer invalid_grant, never 5xx, and revoke nothing, when it still conflicts after every retry', async () => {
       const first = await login(app);
-      mock(app.mysql, 'beginTransactionScope', async () => {
-        throw certificationFailure();
+      const query = app.mysql.query.bind(app.mysql);
+      mock(app.mysql, 'query', async (sql: string, values?: unknown[]) => {
+        if (sql.startsWith('CALL oauth_save_token')) throw certificationFailure();
+        return query(sql, values);
       });
       const res = await refresh(app, first.refresh_token);
       assert.equal(res.status, 400, JSON.stringify(res.body));

@@ -1,23 +1,24 @@
 import { LRUCache } from 'lru-cache';
 
-export interface TokenCacheOptions {
+export interface TaggedCacheOptions {
   /**
-   * The longest a looked-up token is trusted without asking MySQL again (each entry also ends at its
-   * token's expiry); 0 disables the cache. Revocations reach the cache at once in the worker that
-   * makes them, and through the revocation feed elsewhere (infra/revocationFeed).
+   * The longest a looked-up record is trusted without asking MySQL again (a token's entry also ends at
+   * its expiry); 0 disables the cache. Revocations reach the cache at once in the worker that makes
+   * them, and through the revocation feed elsewhere (infra/revocationFeed).
    */
   ttlMs: number;
   max: number;
 }
 
 /**
- * Access-token lookups of this worker. Each record carries tags (its grant, user, client and token
- * row: `grant:<id>`, …); a revocation drops every entry with its tag, through an index, so that a
- * stream of revocations costs a few map lookups each, whatever the size of the cache. Unknown tokens
- * are never cached, so a flood of made-up tokens cannot push real ones out.
+ * Lookups of this worker that a revocation must end: access tokens (the Bearer check) and clients
+ * (client authentication). Each record carries tags (`grant:<id>`, `user:<id>`, `client:<id>`,
+ * `token:<id>`); a revocation drops every entry with its tag, through an index, so that a stream of
+ * revocations costs a few map lookups each, whatever the size of the cache. Misses are never cached,
+ * so a flood of made-up tokens or client ids cannot push real ones out.
  */
-export class TokenCache<TokenRecord extends object> {
-  private readonly cache?: LRUCache<string, TokenRecord>;
+export class TaggedCache<Value extends object> {
+  private readonly cache?: LRUCache<string, Value>;
   /** Tag → the keys of the entries that carry it. */
   private readonly byTag = new Map<string, Set<string>>();
   /** Moves on at every drop: a record read before a drop is not cached after it (see set). */
@@ -25,7 +26,7 @@ export class TokenCache<TokenRecord extends object> {
   /** Lookups so far (GET /metrics). */
   readonly stats = { hits: 0, misses: 0 };
 
-  constructor(private readonly options: TokenCacheOptions, private readonly tagsOf: (record: TokenRecord) => string[]) {
+  constructor(private readonly options: TaggedCacheOptions, private readonly tagsOf: (record: Value) => string[]) {
     if (options.ttlMs > 0) {
       this.cache = new LRUCache({
         max: options.max,
@@ -35,9 +36,9 @@ export class TokenCache<TokenRecord extends object> {
     }
   }
 
-  get(accessTokenHash: string): TokenRecord | undefined {
+  get(key: string): Value | undefined {
     if (!this.cache) return undefined;
-    const record = this.cache.get(accessTokenHash);
+    const record = this.cache.get(key);
     if (record) this.stats.hits++;
     else this.stats.misses++;
     return record;
@@ -52,19 +53,19 @@ export class TokenCache<TokenRecord extends object> {
    * revocation that committed and dropped entries while the read was in flight may have happened
    * after the row was read: such a record is not cached, or a revoked token would come back.
    */
-  set(accessTokenHash: string, record: TokenRecord, generation: number, expiresAt: Date): void {
+  set(key: string, record: Value, generation: number, expiresAt?: Date): void {
     if (!this.cache || generation !== this.#generation) return;
-    const ttl = Math.min(this.options.ttlMs, expiresAt.getTime() - Date.now());
+    const ttl = expiresAt ? Math.min(this.options.ttlMs, expiresAt.getTime() - Date.now()) : this.options.ttlMs;
     if (ttl <= 0) return;
-    this.cache.set(accessTokenHash, record, { ttl });
+    this.cache.set(key, record, { ttl });
     for (const tag of this.tagsOf(record)) {
       let keys = this.byTag.get(tag);
       if (!keys) this.byTag.set(tag, keys = new Set());
-      keys.add(accessTokenHash);
+      keys.add(key);
     }
   }
 
-  /** Drops every cached token that carries the tag (`grant:<id>`, `user:<id>`, `client:<id>`, `token:<id>`). */
+  /** Drops every cached record that carries the tag (`grant:<id>`, `user:<id>`, `client:<id>`, `token:<id>`). */
   drop(tag: string): void {
     this.#generation++;
     for (const key of this.byTag.get(tag) ?? []) this.cache?.delete(key);
@@ -76,7 +77,7 @@ export class TokenCache<TokenRecord extends object> {
     this.cache?.clear();
   }
 
-  private unindex(key: string, record: TokenRecord): void {
+  private unindex(key: string, record: Value): void {
     for (const tag of this.tagsOf(record)) {
       const keys = this.byTag.get(tag);
       keys?.delete(key);
