@@ -9,6 +9,7 @@ import { prepareSessions } from './app/infra/dbSession';
 import { RevocationFeed } from './app/infra/revocationFeed';
 import { type SigningKeyRefresh, loadSigningKeys } from './app/infra/signingKeyRefresh';
 import { addBearerOptions } from './app/oauth/bearer';
+import { leanEngineRequests } from './app/oauth/engine';
 import { CLUSTER_METRICS, WORKER_METRICS } from './app/infra/metrics';
 import { checkSmsSettings } from './app/oauth/smsLogin';
 
@@ -54,6 +55,7 @@ export default class AppBootHook implements IBoot {
   configDidLoad() {
     prepareSessions(this.app.mysql);
     // egg-oauth2-server's boot (a plugin's, so before ours) made app.oAuth2Server; the router loads later.
+    leanEngineRequests(this.app);
     addBearerOptions(this.app);
   }
 
