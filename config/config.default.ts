@@ -131,7 +131,7 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
   config.keys = process.env.APP_KEYS || `${appInfo.name}_development_only_key`;
 
   // requestId, requestMetrics and errorHandler run first of all, ahead of egg's own middleware (app.ts).
-  config.middleware = [ 'contentSecurityPolicy', 'bearerScheme' ];
+  config.middleware = [ 'contentSecurityPolicy' ];
 
   config.logger = {
     dir: logDirectory(appInfo.baseDir, appInfo.name),
@@ -202,6 +202,11 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
     },
     // Our own contentSecurityPolicy middleware sends it (egg-security's parses every User-Agent).
     csp: { enable: false },
+    // Headers for browsers long gone, a middleware each on every request: X-XSS-Protection is
+    // deprecated (OWASP Secure Headers: do not set it; the CSP is what stops script injection) and
+    // X-Download-Options is Internet Explorer 8's.
+    xssProtection: { enable: false },
+    noopen: { enable: false },
   };
 
   // On every response of our routes (the page at /, and JSON, where it costs nothing). Scripts,

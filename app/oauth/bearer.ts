@@ -57,6 +57,15 @@ function extraToken(ctx: Context, { cookie, getToken }: BearerOptions): string |
   return token;
 }
 
+/**
+ * RFC 7235 §2.1: the auth scheme is case-insensitive, and real clients send `bearer`; the engine only
+ * matches `Bearer `. The scheme is rewritten to its canonical case before it looks.
+ */
+function canonicalScheme(ctx: Context): void {
+  const header = ctx.get('authorization');
+  if (header && !header.startsWith('Bearer ') && /^bearer /i.test(header)) ctx.request.headers.authorization = `Bearer ${header.slice(7)}`;
+}
+
 /** Refusals a `passthrough` route lets through; a server error (a database outage) is answered as such. */
 function isRefusal(err: unknown): err is OAuthError {
   return err instanceof OAuthError && !(err instanceof ServerError) && err.code < 500;
@@ -79,6 +88,7 @@ export function addBearerOptions(app: Application): void {
       try {
         const token = extraToken(ctx, { cookie, getToken });
         if (token !== undefined) ctx.request.headers.authorization = `Bearer ${token}`;
+        else canonicalScheme(ctx);
         await authenticate(ctx, async () => {
           authenticated = true;
           const found: AuthenticatedToken = ctx.state.oauth.token;
