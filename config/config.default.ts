@@ -130,6 +130,14 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
   // Signs cookies; production refuses to start without APP_KEYS (config.prod.ts).
   config.keys = process.env.APP_KEYS || `${appInfo.name}_development_only_key`;
 
+  // egg defaults this server has no use for, each a middleware on every request: `meta` tells every
+  // client how long the server worked on its request (x-readtime), `overrideMethod` lets a form's
+  // `_method` turn a POST into a PUT or DELETE, `siteFile` redirects /favicon.ico to eggjs.org.
+  config.meta = { enable: false, logging: false };
+  config.overrideMethod = { enable: false, allowedMethods: [] };
+  // egg-core skips any middleware whose options say `enable: false`; egg's type of siteFile (a path map) leaves the flag out.
+  (config as { siteFile?: unknown }).siteFile = { enable: false };
+
   // requestId, requestMetrics and errorHandler run first of all, ahead of egg's own middleware (app.ts).
   config.middleware = [ 'contentSecurityPolicy' ];
 
