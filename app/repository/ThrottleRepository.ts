@@ -31,6 +31,8 @@ interface CounterRow {
   blocked_until: Date | null;
 }
 
+const COLUMNS = 'throttle_key, failures, pending, pending_since, window_started_at, blocked_until';
+
 /** What to do with each counter: write it, or delete it. */
 export type CounterChange = Counter | 'delete';
 
@@ -79,22 +81,31 @@ export class ThrottleRepository {
           await conn.rollback();
           return result;
         }
+        // One statement per kind of change, rows in key order. Rows that exist are locked by this
+        // transaction (FOR UPDATE above), so the upsert only ever updates them; new rows go in with a
+        // plain INSERT, so that a key another transaction inserted first is a duplicate (run again).
+        const deleted: string[] = [];
+        const updated: unknown[][] = [];
+        const inserted: unknown[][] = [];
         for (const key of [ ...changes.keys() ].sort()) {
           const change = changes.get(key) as CounterChange;
           if (change === 'delete') {
-            await conn.query('DELETE FROM auth_throttle WHERE throttle_key = ?', [ key ]);
-          } else if (counters.has(key)) {
-            await conn.query(
-              'UPDATE auth_throttle SET failures = ?, pending = ?, pending_since = ?, window_started_at = ?, blocked_until = ? WHERE throttle_key = ?',
-              [ change.failures, change.pending, change.pendingSince, change.windowStartedAt, change.blockedUntil, key ],
-            );
+            deleted.push(key);
           } else {
-            await conn.query(
-              'INSERT INTO auth_throttle (throttle_key, failures, pending, pending_since, window_started_at, blocked_until) VALUES (?, ?, ?, ?, ?, ?)',
-              [ key, change.failures, change.pending, change.pendingSince, change.windowStartedAt, change.blockedUntil ],
-            );
+            const row = [ key, change.failures, change.pending, change.pendingSince, change.windowStartedAt, change.blockedUntil ];
+            (counters.has(key) ? updated : inserted).push(row);
           }
         }
+        if (deleted.length > 0) await conn.query('DELETE FROM auth_throttle WHERE throttle_key IN (?)', [ deleted ]);
+        if (updated.length > 0) {
+          await conn.query(
+            `INSERT INTO auth_throttle (${COLUMNS}) VALUES ?
+              ON DUPLICATE KEY UPDATE failures = VALUES(failures), pending = VALUES(pending), pending_since = VALUES(pending_since),
+                window_started_at = VALUES(window_started_at), blocked_until = VALUES(blocked_until)`,
+            [ updated ],
+          );
+        }
+        if (inserted.length > 0) await conn.query(`INSERT INTO auth_throttle (${COLUMNS}) VALUES ?`, [ inserted ]);
         await conn.commit();
         return result;
       } catch (err) {
