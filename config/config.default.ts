@@ -240,6 +240,9 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
     encrypt: true,
     renew: false,
     logValue: false,
+    // Only the pages a session cookie signs in to read or write it: every other endpoint neither parses
+    // nor sets it (no session middleware on the API's requests).
+    match: (ctx: { path: string }) => BROWSER_PAGES.includes(ctx.path),
   };
 
   config.static = {
