@@ -41,6 +41,8 @@ export interface Row {
   cpuUsPerReq: number;
   /** Why this row's figures do not measure the work (most answers were not 2xx). */
   failure?: string;
+  /** Which round of a side-by-side comparison (1 to --rounds); absent for work measured once. */
+  round?: number;
 }
 
 export function drive(target: Target, sc: Scenario, settings: LoadSettings, seconds = settings.duration): Promise<autocannon.Result> {

@@ -9,7 +9,9 @@
  * Options: --duration s (10), --connections n (50), --workers 1,2 (the worker counts to compare on the
  * Bearer route; the peer is compared with the last), --tokens n (10000 token rows; 1000000 for the
  * lookup-scaling figure), --bearer-tokens n (1000: distinct tokens the Bearer scenarios cycle through),
- * --warmup s (2: unmeasured load before each scenario that has a counterpart), --revocation-trials n (20),
+ * --warmup s (2: unmeasured load before each scenario that has a counterpart), --rounds n (3: each
+ * side-by-side comparison is run n times, ours and theirs in turn, and judged by the median of its
+ * ratios: the servers' own figures move by 2× between runs on a shared machine), --revocation-trials n (20),
  * --peer-dir dir (../shared/peer-bench from the repository), --no-peer, --no-bare-egg, --skip-build.
  */
 import { execFileSync } from 'node:child_process';
@@ -55,6 +57,7 @@ const { values: args } = parseArgs({
     tokens: { type: 'string', default: '10000' },
     'bearer-tokens': { type: 'string', default: '1000' },
     warmup: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '3' },
     'revocation-trials': { type: 'string', default: '20' },
     'peer-dir': { type: 'string', default: path.join(ROOT, '..', 'shared', 'peer-bench') },
     'no-peer': { type: 'boolean', default: false },
@@ -70,6 +73,7 @@ const LAST = WORKER_COUNTS[WORKER_COUNTS.length - 1];
 const BEARER_TOKENS = Number(args['bearer-tokens']);
 const TOKEN_ROWS = Math.max(Number(args.tokens), BEARER_TOKENS);
 const REVOCATION_TRIALS = Number(args['revocation-trials']);
+const ROUNDS = Math.max(1, Number(args.rounds));
 const LOAD: LoadSettings = { duration: DURATION, connections: CONNECTIONS, warmup: Number(args.warmup) };
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
@@ -319,18 +323,20 @@ async function main() {
     { id: 'a0', name: 'a0. GET / (hello, no cookie: a new CSRF secret and Set-Cookie each time)', path: '/', warmup: true },
   ];
 
-  /** The same work on our server, then on the peer, so that both see the same machine. */
+  /** The same work on our server, then on the peer, so that both see the same machine; ROUNDS times. */
   const sideBySide = async (id: string, workers: number) => {
-    rows.push(await measure(ours, ourScenarios[id], workers, LOAD));
-    if (!peer || !peerScenarios[id]) return;
-    await peer.counters();
-    const row = await measure(peer, peerScenarios[id], workers, LOAD);
-    const counted = await peer.counters();
-    // A 200 that says active:false is a wrong answer that autocannon counts as a success.
-    if (id === 'e' && counted.introspectOther * 100 > counted.introspectActive) {
-      row.failure ??= `peer: introspection answered ${counted.introspectOther} times not active:true (${counted.introspectActive} active)`;
+    for (let round = 1; round <= ROUNDS; round++) {
+      rows.push({ ...await measure(ours, ourScenarios[id], workers, LOAD), round });
+      if (!peer || !peerScenarios[id]) continue;
+      await peer.counters();
+      const row = await measure(peer, peerScenarios[id], workers, LOAD);
+      const counted = await peer.counters();
+      // A 200 that says active:false is a wrong answer that autocannon counts as a success.
+      if (id === 'e' && counted.introspectOther * 100 > counted.introspectActive) {
+        row.failure ??= `peer: introspection answered ${counted.introspectOther} times not active:true (${counted.introspectActive} active)`;
+      }
+      rows.push({ ...row, round });
     }
-    rows.push(row);
   };
 
   try {
@@ -369,10 +375,12 @@ async function main() {
       // Warm-up: JIT, pools, caches.
       await drive(ours, ourScenarios.a, { ...LOAD, connections: 10 }, 2);
 
-      rows.push(await measure(ours, ourScenarios.a, workers, LOAD));
-      if (bare) {
-        for (const scenario of bareScenarios(bareCookie)) rows.push(await measure(bare, scenario, workers, LOAD));
+      // /health against bare egg's hello, ROUNDS times in turn; a0 and the peer's /plain are for reference, once.
+      for (let round = 1; round <= (bare ? ROUNDS : 1); round++) {
+        rows.push({ ...await measure(ours, ourScenarios.a, workers, LOAD), round });
+        if (bare) rows.push({ ...await measure(bare, bareScenarios(bareCookie)[0], workers, LOAD), round });
       }
+      if (bare) rows.push(await measure(bare, bareScenarios(bareCookie)[1], workers, LOAD));
       if (peer && workers === LAST) rows.push(await measure(peer, peerScenarios.a, workers, LOAD));
       // Each worker has its own token cache: without this, the first pass over the tokens (a query each,
       // per worker) would be part of (b), which is meant to measure the cache's steady state.
@@ -431,12 +439,26 @@ async function main() {
   const c = get('c');
   const f = get('f');
   const b2 = WORKER_COUNTS.length > 1 ? get('b', LAST) : undefined;
-  /** Ours / theirs for the same work in the same run; `missing` says why when a server was skipped. */
+  /**
+   * The rounds of one comparison, ours against theirs, and the round whose ratio is the median (the
+   * lower middle one for an even count); rows measured once pair with every round of the other side.
+   */
+  const rounds = (id: string, theirId: string, workers: number, other: ServerName) => {
+    const of = (wanted: string, server: ServerName) => rows.filter(r => r.id === wanted && r.workers === workers && r.server === server);
+    const mine = of(id, 'ours');
+    const theirs = of(theirId, other);
+    const pairs = mine.flatMap(m => {
+      const t = theirs.find(row => row.round === m.round) ?? (theirs.length === 1 ? theirs[0] : undefined);
+      return t ? [{ mine: m, theirs: t, ratio: m.reqPerSec / t.reqPerSec }] : [];
+    }).sort((x, y) => x.ratio - y.ratio);
+    return { pairs, median: pairs[Math.floor((pairs.length - 1) / 2)] };
+  };
+  /** Ours / theirs for the same work: the median of the rounds; `missing` says why when a server was skipped. */
   const versus = (target: string, id: string, workers: number, other: ServerName, min?: number): Ratio => {
-    const mine = get(id, workers);
-    const theirs = get(id, workers, other);
+    const { pairs, median } = rounds(id, id, workers, other);
     const skipped = other === 'peer' ? peerNote : 'skipped (--no-bare-egg)';
-    return { target, value: mine && theirs ? mine.reqPerSec / theirs.reqPerSec : NaN, min, missing: theirs ? undefined : skipped };
+    const spread = pairs.length > 1 ? ` (median of ${pairs.length} rounds: ${pairs.map(p => p.ratio.toFixed(2)).join(', ')})` : '';
+    return { target: `${target}${spread}`, value: median ? median.ratio : NaN, min, missing: median ? undefined : skipped };
   };
   const ratioList: Ratio[] = [
     { target: '(b)/(a) >= 0.85: Bearer check vs no auth', value: b && a ? b.reqPerSec / a.reqPerSec : NaN, min: 0.85 },
@@ -464,19 +486,18 @@ async function main() {
     ...[ 'b', 'h', 'e', 'a' ].map(id => ({ id, theirId: id, workers: LAST, other: 'peer' as ServerName })),
     ...WORKER_COUNTS.flatMap(workers => [ 'a', 'a0' ].map(theirId => ({ id: 'a', theirId, workers, other: 'bare egg' as ServerName }))),
   ].flatMap(({ id, theirId, workers, other }) => {
-    const mine = get(id, workers);
-    const theirs = get(theirId, workers, other);
-    return mine && theirs ? [{ mine, theirs }] : [];
+    const { median } = rounds(id, theirId, workers, other);
+    return median ? [ median ] : [];
   });
   const load = (xs: number[]) => xs.map(x => x.toFixed(2)).join(' ');
   const table = [
     '| scenario | server | workers | req/s | p50 ms | p99 ms | errors | non-2xx | server CPU % | CPU µs/req | RSS MiB (start → end) |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
-    ...rows.map(r => `| ${r.failure ? '**FAILED** ' : ''}${r.scenario} | ${r.server} | ${r.server === 'peer' ? '1 process' : r.workers} | ${r.reqPerSec} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${r.cpuPct} | ${r.cpuUsPerReq} | ${r.rssStartMiB} → ${r.rssMiB} |`),
+    ...rows.map(r => `| ${r.failure ? '**FAILED** ' : ''}${r.scenario}${r.round ? ` (round ${r.round})` : ''} | ${r.server} | ${r.server === 'peer' ? '1 process' : r.workers} | ${r.reqPerSec} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${r.cpuPct} | ${r.cpuUsPerReq} | ${r.rssStartMiB} → ${r.rssMiB} |`),
     `| g. argon2id verify (m=19 MiB, t=2, p=1), ${process.env.UV_THREADPOOL_SIZE || 4} threads | bench | - | ${extra.argon2VerifyPerSec} | | | | | | | |`,
     '',
     ...comparisons.length === 0 ? [] : [
-      '| work | workers | ours: req/s | p99 ms | CPU µs/req | against | req/s | p99 ms | CPU µs/req | ours / theirs |',
+      `| work${ROUNDS > 1 ? ` (the round with the median ratio of ${ROUNDS})` : ''} | workers | ours: req/s | p99 ms | CPU µs/req | against | req/s | p99 ms | CPU µs/req | ours / theirs |`,
       '|---|---|---|---|---|---|---|---|---|---|',
       ...comparisons.map(({ mine, theirs }) => `| ${mine.scenario} | ${mine.workers} | ${mine.reqPerSec} | ${mine.p99} | ${mine.cpuUsPerReq} | ${theirs.server}${theirs.server === 'peer' ? ' (1 process)' : ''}: ${theirs.scenario.replace(/^\w+\. /, '')} | ${theirs.reqPerSec} | ${theirs.p99} | ${theirs.cpuUsPerReq} | ${(mine.reqPerSec / theirs.reqPerSec).toFixed(2)} |`),
       '',
@@ -500,7 +521,7 @@ async function main() {
   const out = path.join(outDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(out, JSON.stringify({
     date: new Date().toISOString(),
-    options: { DURATION, CONNECTIONS, WORKER_COUNTS, TOKEN_ROWS, BEARER_TOKENS, WARMUP: LOAD.warmup, REVOCATION_TRIALS },
+    options: { DURATION, CONNECTIONS, WORKER_COUNTS, TOKEN_ROWS, BEARER_TOKENS, WARMUP: LOAD.warmup, ROUNDS, REVOCATION_TRIALS },
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model.trim(), node: process.version, loadavgStart, loadavgEnd },
     peer: peerNote, rows, extra, lookupMs: { small, large, tokenRows }, ratios, revocation,
   }, null, 2));
