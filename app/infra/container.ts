@@ -58,7 +58,7 @@ export interface ContainerOptions {
 
 export function createContainer(db: RDSClient, options: ContainerOptions): Container {
   const { argon2, tokenCache, clientCache, production = false, clientSecretCacheSize = 0, jwt, phoneRegion } = options;
-  const cache = tokenCache ? new TaggedCache<TokenRecord>(tokenCache, revocationTagsOf) : undefined;
+  const cache = tokenCache ? new TaggedCache<TokenRecord>(tokenCache, revocationTagsOf, record => record.accessTokenExpiresAt) : undefined;
   const clientsCache = clientCache ? new TaggedCache<OAuthClient>(clientCache, clientTagsOf) : undefined;
   const users = new UserRepository(db);
   const clients = new ClientRepository(db, clientsCache);

@@ -21,12 +21,17 @@ export class TaggedCache<Value extends object> {
   private readonly cache?: LRUCache<string, Value>;
   /** Tag → the keys of the entries that carry it. */
   private readonly byTag = new Map<string, Set<string>>();
-  /** Moves on at every drop: a record read before a drop is not cached after it (see set). */
+  /** Moves on at every drop: a record read before a drop is not cached after it (see lookup). */
   #generation = 0;
   /** Lookups so far (GET /metrics). */
   readonly stats = { hits: 0, misses: 0 };
 
-  constructor(private readonly options: TaggedCacheOptions, private readonly tagsOf: (record: Value) => string[]) {
+  /** `expiresAt`: when a record stops being worth caching at the latest (a token's expiry); absent, the TTL alone. */
+  constructor(
+    private readonly options: TaggedCacheOptions,
+    private readonly tagsOf: (record: Value) => string[],
+    private readonly expiresAt?: (record: Value) => Date,
+  ) {
     if (options.ttlMs > 0) {
       this.cache = new LRUCache({
         max: options.max,
@@ -36,28 +41,31 @@ export class TaggedCache<Value extends object> {
     }
   }
 
-  get(key: string): Value | undefined {
-    if (!this.cache) return undefined;
-    const record = this.cache.get(key);
-    if (record) this.stats.hits++;
-    else this.stats.misses++;
+  /**
+   * The record under `key`: the cached one, or what `load` reads (null: none, and that is not cached).
+   * The generation is taken before the read: a revocation that committed and dropped entries while the
+   * read was in flight may have come after the row was read, and such a record is not cached, or a
+   * revoked token would come back.
+   */
+  async lookup(key: string, load: () => Promise<Value | null>): Promise<Value | null> {
+    if (!this.cache) return load();
+    const hit = this.cache.get(key);
+    if (hit) {
+      this.stats.hits++;
+      return hit;
+    }
+    this.stats.misses++;
+    const generation = this.#generation;
+    const record = await load();
+    if (record && generation === this.#generation) this.set(key, record);
     return record;
   }
 
-  get generation(): number {
-    return this.#generation;
-  }
-
-  /**
-   * Caches a record read while the cache was at `generation`, until `expiresAt` at the latest. A
-   * revocation that committed and dropped entries while the read was in flight may have happened
-   * after the row was read: such a record is not cached, or a revoked token would come back.
-   */
-  set(key: string, record: Value, generation: number, expiresAt?: Date): void {
-    if (!this.cache || generation !== this.#generation) return;
+  private set(key: string, record: Value): void {
+    const expiresAt = this.expiresAt?.(record);
     const ttl = expiresAt ? Math.min(this.options.ttlMs, expiresAt.getTime() - Date.now()) : this.options.ttlMs;
     if (ttl <= 0) return;
-    this.cache.set(key, record, { ttl });
+    this.cache?.set(key, record, { ttl });
     for (const tag of this.tagsOf(record)) {
       let keys = this.byTag.get(tag);
       if (!keys) this.byTag.set(tag, keys = new Set());

@@ -85,14 +85,8 @@ export class ClientRepository {
    * client is disabled, enabled or deleted anywhere.
    */
   async findClientByClientId(clientId: string, { cached = false } = {}): Promise<OAuthClient | null> {
-    if (!cached || !this.cache) return this.queryClient(clientId);
-    const hit = this.cache.get(clientId);
-    if (hit) return hit;
-    // Taken before the read: see TaggedCache.set.
-    const generation = this.cache.generation;
-    const client = await this.queryClient(clientId);
-    if (client) this.cache.set(clientId, client, generation);
-    return client;
+    const load = () => this.queryClient(clientId);
+    return cached && this.cache ? this.cache.lookup(clientId, load) : load();
   }
 
   private async queryClient(clientId: string): Promise<OAuthClient | null> {

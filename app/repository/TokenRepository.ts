@@ -152,15 +152,8 @@ export class TokenRepository {
    * (the Bearer routes); introspection and check_token always ask MySQL.
    */
   async findTokenByAccessTokenHash(hash: string, { cached = false } = {}): Promise<TokenRecord | null> {
-    if (!cached || !this.cache) return this.queryToken('t.access_token_hash', hash);
-    const hit = this.cache.get(hash);
-    if (hit) return hit;
-    // Taken before the read: a revocation that drops entries while the read is in flight makes the
-    // record too old to cache.
-    const generation = this.cache.generation;
-    const record = await this.queryToken('t.access_token_hash', hash);
-    if (record) this.cache.set(hash, record, generation, record.accessTokenExpiresAt);
-    return record;
+    const load = () => this.queryToken('t.access_token_hash', hash);
+    return cached && this.cache ? this.cache.lookup(hash, load) : load();
   }
 
   async findTokenByRefreshTokenHash(hash: string): Promise<TokenRecord | null> {
