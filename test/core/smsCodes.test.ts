@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { app, mock } from 'egg-mock/bootstrap';
 import { createUser } from '../helpers';
+import { failNext } from '../conflicts';
 
 const PHONE = '+8613800138000';
 const MAX_ATTEMPTS = 5;
@@ -62,35 +63,22 @@ describe('SMS code storage (SmsCodeRepository)', () => {
   describe('on a Galera cluster, where two nodes writing one row conflict (1213)', () => {
     afterEach(mock.restore);
 
-    /** Makes the next `count` statements matching `pattern` fail as a certification failure would. */
-    function failNext(pattern: RegExp, count: number): { seen: number } {
-      const query = app.mysql.query.bind(app.mysql);
-      const state = { seen: 0 };
-      mock(app.mysql, 'query', async (sql: string, values?: unknown[]) => {
-        if (pattern.test(sql) && state.seen++ < count) {
-          throw Object.assign(new Error('Deadlock found when trying to get lock; try restarting transaction'), { code: 'ER_LOCK_DEADLOCK', errno: 1213 });
-        }
-        return query(sql, values);
-      });
-      return state;
-    }
-
     it('stores, counts, spends and takes back a code once the conflicts are retried', async () => {
-      const saving = failNext(/INSERT INTO sms_codes/, 2);
+      const saving = failNext(app, /INSERT INTO sms_codes/, 2);
       const code = await app.smsCodes.issue(PHONE, userId);
       assert.equal(saving.seen, 3);
       mock.restore();
       const mac = await codeMac();
       const repo = app.container.smsCodes;
       const now = new Date();
-      failNext(/UPDATE sms_codes/, 2);
+      failNext(app, /UPDATE sms_codes/, 2);
       assert.equal(await repo.countSmsCodeAttempt(PHONE, userId, now, MAX_ATTEMPTS), true);
       mock.restore();
-      failNext(/UPDATE sms_codes/, 2);
+      failNext(app, /UPDATE sms_codes/, 2);
       assert.equal(await repo.consumeSmsCode(PHONE, userId, mac, now), true);
       mock.restore();
       await app.smsCodes.issue(PHONE, userId);
-      const removing = failNext(/DELETE FROM sms_codes/, 2);
+      const removing = failNext(app, /DELETE FROM sms_codes/, 2);
       await app.smsCodes.withdraw(PHONE, code);
       assert.equal(removing.seen, 3);
     });
@@ -99,7 +87,7 @@ describe('SMS code storage (SmsCodeRepository)', () => {
       await app.smsCodes.issue(PHONE, userId);
       const mac = await codeMac();
       const repo = app.container.smsCodes;
-      failNext(/UPDATE sms_codes/, 100);
+      failNext(app, /UPDATE sms_codes/, 100);
       assert.equal(await repo.countSmsCodeAttempt(PHONE, userId, new Date(), MAX_ATTEMPTS), false);
       assert.equal(await repo.consumeSmsCode(PHONE, userId, mac, new Date()), false);
       mock.restore();

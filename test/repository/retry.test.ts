@@ -3,11 +3,7 @@ import { app, mock } from 'egg-mock/bootstrap';
 import { generateGrantId, hashToken } from '../../app/core/token';
 import { isDeadlock, retryTransaction } from '../../app/repository/retry';
 import { createClient, createUser, login, tokenStatus } from '../helpers';
-
-/** What a deadlock victim, or a Galera node whose commit failed certification, gets from mysql2. */
-function conflict(): Error {
-  return Object.assign(new Error('Deadlock found when trying to get lock; try restarting transaction'), { code: 'ER_LOCK_DEADLOCK', errno: 1213 });
-}
+import { conflict, failNext } from '../conflicts';
 
 describe('[repository/retry] retryTransaction', () => {
   it('should run a transaction again after a conflict (1213) until it commits', async () => {
@@ -61,17 +57,6 @@ describe('[repository/retry] retryTransaction', () => {
 describe('[repository] writes that conflict on a Galera cluster are retried', () => {
   afterEach(mock.restore);
 
-  /** Makes the next `count` statements matching `pattern` fail as a certification failure would. */
-  function failNext(pattern: RegExp, count: number): { seen: number } {
-    const query = app.mysql.query.bind(app.mysql);
-    const state = { seen: 0 };
-    mock(app.mysql, 'query', async (sql: string, values?: unknown[]) => {
-      if (pattern.test(sql) && state.seen++ < count) throw conflict();
-      return query(sql, values);
-    });
-    return state;
-  }
-
   async function saveCode(): Promise<string> {
     await createClient(app, { clientId: 'code_client', grants: [ 'authorization_code' ], redirectUris: [ 'https://app.example/cb' ] });
     const user = await createUser(app);
@@ -86,14 +71,14 @@ describe('[repository] writes that conflict on a Galera cluster are retried', ()
 
   it('should spend an authorization code once its conflict is retried', async () => {
     const codeHash = await saveCode();
-    const attempts = failNext(/UPDATE oauth_authorization_codes/, 2);
+    const attempts = failNext(app, /UPDATE oauth_authorization_codes/, 2);
     assert.equal(await app.container.codes.consumeAuthorizationCode(codeHash, new Date()), true);
     assert.equal(attempts.seen, 3);
   });
 
   it('should answer "spent by another" for a code whose exchange conflicts after every retry (the other exchange won)', async () => {
     const codeHash = await saveCode();
-    failNext(/UPDATE oauth_authorization_codes/, 100);
+    failNext(app, /UPDATE oauth_authorization_codes/, 100);
     assert.equal(await app.container.codes.consumeAuthorizationCode(codeHash, new Date()), false);
   });
 
@@ -115,7 +100,7 @@ describe('[repository] writes that conflict on a Galera cluster are retried', ()
   });
 
   it('should remember a known address once its conflict is retried (parallel logins from one address)', async () => {
-    const attempts = failNext(/INSERT INTO auth_known_addresses/, 3);
+    const attempts = failNext(app, /INSERT INTO auth_known_addresses/, 3);
     await app.container.throttle.saveKnownAddress('a-key', new Date());
     assert.equal(attempts.seen, 4);
     assert.ok(await app.container.throttle.findKnownAddress('a-key'));

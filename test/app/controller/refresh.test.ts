@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { app, mock } from 'egg-mock/bootstrap';
 import { CLIENT, USER, basic, bearer, createClient, createUser, login, refresh, tokenStatus } from '../../helpers';
+import { failNext } from '../../conflicts';
 
 const status = (token: string) => tokenStatus(app, token);
 
@@ -198,33 +199,20 @@ describe('[POST /oauth/token] grant_type=refresh_token', () => {
   });
 
   describe('on a Galera cluster, where a conflict with another node fails the commit (1213)', () => {
-    const certificationFailure = () => Object.assign(new Error('Deadlock found when trying to get lock; try restarting transaction'), { code: 'ER_LOCK_DEADLOCK', errno: 1213 });
-
     it('should retry, and answer invalid_grant (never 5xx) when the retry finds the token spent by the racing refresh', async () => {
       const first = await login(app);
-      const query = app.mysql.query.bind(app.mysql);
-      let conflicts = 0;
-      mock(app.mysql, 'query', async (sql: string, values?: unknown[]) => {
-        if (sql.startsWith('CALL oauth_save_token') && conflicts++ === 0) {
-          // The refresh that won on the other node committed first: this commit fails certification.
-          await query('UPDATE oauth_tokens SET revoked_at = NOW(3), revoke_reason = \'rotated\' WHERE revoked_at IS NULL');
-          throw certificationFailure();
-        }
-        return query(sql, values);
-      });
+      // The refresh that won on the other node committed first: this commit fails certification.
+      const calls = failNext(app, /^CALL oauth_save_token/, 1,
+        () => app.mysql.query('UPDATE oauth_tokens SET revoked_at = NOW(3), revoke_reason = \'rotated\' WHERE revoked_at IS NULL'));
       const res = await refresh(app, first.refresh_token);
       assert.equal(res.status, 400, JSON.stringify(res.body));
       assert.equal(res.body.error, 'invalid_grant');
-      assert.ok(conflicts >= 2, 'retried');
+      assert.ok(calls.seen >= 2, 'retried');
     });
 
     it('should answer invalid_grant, never 5xx, and revoke nothing, when it still conflicts after every retry', async () => {
       const first = await login(app);
-      const query = app.mysql.query.bind(app.mysql);
-      mock(app.mysql, 'query', async (sql: string, values?: unknown[]) => {
-        if (sql.startsWith('CALL oauth_save_token')) throw certificationFailure();
-        return query(sql, values);
-      });
+      failNext(app, /^CALL oauth_save_token/, Infinity);
       const res = await refresh(app, first.refresh_token);
       assert.equal(res.status, 400, JSON.stringify(res.body));
       assert.equal(res.body.error, 'invalid_grant');
