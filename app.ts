@@ -3,6 +3,7 @@ import type { Application, Context, IBoot } from 'egg';
 import { renderError } from './app/middleware/errorHandler';
 import { loadDemoData } from './app/infra/demo';
 import { hasDemoData } from './config/demo';
+import { databaseSettings } from './config/database';
 import { migrate } from './app/infra/migrator';
 import { drainServer } from './app/infra/shutdown';
 import { prepareSessions } from './app/infra/dbSession';
@@ -54,7 +55,8 @@ export default class AppBootHook implements IBoot {
   }
 
   configDidLoad() {
-    prepareSessions(this.app.mysql);
+    // The settings config.mysql.client holds (egg-mysql types it without poolWaitTimeout).
+    prepareSessions(this.app.mysql, databaseSettings(this.app.config.env));
     // egg-oauth2-server's boot (a plugin's, so before ours) made app.oAuth2Server; the router loads later.
     leanEngineRequests(this.app);
     addBearerOptions(this.app);

@@ -11,7 +11,7 @@ export async function openDatabase(log: (message: string) => void = () => undefi
   const settings = databaseSettings(serverEnvironment());
   await ensureDatabase(settings);
   const db = new RDSClient(settings);
-  prepareSessions(db);
+  prepareSessions(db, settings);
   try {
     await migrate(db, { info: (format, ...args) => log(format.replace('%s', String(args[0]))) });
   } catch (err) {

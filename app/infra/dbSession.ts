@@ -1,4 +1,4 @@
-import type { RDSClient } from '@eggjs/rds';
+import type { PoolConnectionPromisify, RDSClient, RDSClientOptions } from '@eggjs/rds';
 
 /** MySQL errors whose message quotes the value that caused them. */
 const VALUE_IN_MESSAGE = /((?:entry|value:?|value for column) )'(?:[^'\\]|\\.)*'/gi;
@@ -32,17 +32,57 @@ function redactDatabaseError(err: Error & { sql?: string; sqlMessage?: string })
 export const SESSION_SETTINGS = 'SET time_zone = \'+00:00\''
   + ' /*M!100000 , wsrep_sync_wait = IF(@@wsrep_on, @@wsrep_sync_wait | 1, @@wsrep_sync_wait) */';
 
+/** The error name that @eggjs/rds gives a pool with no connection free in time: errors.ts answers it with 503. */
+class PoolWaitTimeoutError extends Error {
+  override name = 'PoolWaitTimeoutError';
+}
+
+/** The wait that @eggjs/rds gives a client built without poolWaitTimeout. */
+const DEFAULT_POOL_WAIT_MS = 500;
+
 /**
- * Settings of every connection of the pool, for the app and the command line alike:
+ * A connection from the pool, or PoolWaitTimeoutError once `waitMs` have passed (a connection that
+ * comes later goes back to the pool): @eggjs/rds 1.5's getConnectionWithTimeout, with one timer where
+ * it has an AbortController and a timers/promises timeout, which it aborts on success and so builds
+ * an AbortError (a DOMException, its stack captured) for every statement run outside a transaction
+ * and every transaction begun. That was 9 % of a worker's time during logins (README, Performance).
+ */
+function connectionWithin(db: RDSClient, waitMs: number): Promise<PoolConnectionPromisify> {
+  return new Promise((resolve, reject) => {
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      reject(new PoolWaitTimeoutError(`get connection timeout after ${waitMs}ms`));
+    }, waitMs);
+    db.pool.getConnection().then(conn => {
+      if (late) {
+        conn.release();
+        return;
+      }
+      clearTimeout(timer);
+      resolve(conn);
+    }, (err: Error) => {
+      if (late) return;
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+/**
+ * Settings of every connection of the pool, for the app and the command line alike, given the options
+ * the client was built with:
  * - SESSION_SETTINGS (UTC; causal reads on a Galera cluster);
  * - failed statements' errors carry no values (redactDatabaseError), on the pool, its connections
- *   and its transactions (which copy the client's hooks).
+ *   and its transactions (which copy the client's hooks);
+ * - the wait for a free connection is connectionWithin's.
  */
-export function prepareSessions(db: RDSClient): void {
+export function prepareSessions(db: RDSClient, { poolWaitTimeout = DEFAULT_POOL_WAIT_MS }: Pick<RDSClientOptions, 'poolWaitTimeout'>): void {
   db.pool.on('connection', connection => {
     connection.query(SESSION_SETTINGS);
   });
   db.afterQuery((_sql, _rows, _duration, err) => {
     if (err) redactDatabaseError(err);
   });
+  db.getConnectionWithTimeout = () => connectionWithin(db, poolWaitTimeout);
 }

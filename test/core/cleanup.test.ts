@@ -231,8 +231,9 @@ describe('[schedule cleanupTokens] token cleanup', () => {
     /** Another worker's pool: it gives up on a row lock after 1 s, where a request would hang. */
     let impatient: RDSClient;
     before(() => {
-      impatient = new RDSClient({ ...databaseSettings('unittest'), connectionLimit: 2 });
-      prepareSessions(impatient);
+      const settings = { ...databaseSettings('unittest'), connectionLimit: 2 };
+      impatient = new RDSClient(settings);
+      prepareSessions(impatient, settings);
       impatient.pool.on('connection', connection => {
         connection.query('SET SESSION innodb_lock_wait_timeout = 1');
       });

@@ -2,8 +2,12 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { RDSClient } from '@eggjs/rds';
 import { app } from 'egg-mock/bootstrap';
 import bcrypt from 'bcrypt';
+import { databaseSettings } from '../../config/database';
+import { prepareSessions } from '../../app/infra/dbSession';
+import { isDatabaseUnavailable } from '../../app/oauth/errors';
 import { createClient, tokenRequest } from '../helpers';
 
 function errorLog(): string {
@@ -87,6 +91,54 @@ describe('[infra/dbSession] session settings', () => {
       }
     } finally {
       conn.release();
+    }
+  });
+});
+
+describe('[infra/dbSession] waiting for a pooled connection', () => {
+  const settings = { ...databaseSettings('unittest'), connectionLimit: 1, poolWaitTimeout: 150 };
+  let db: RDSClient;
+  beforeEach(() => {
+    db = new RDSClient(settings);
+    prepareSessions(db, settings);
+  });
+  afterEach(() => db.end());
+
+  it('should fail with PoolWaitTimeoutError (a 503) after poolWaitTimeout when every connection is taken', async () => {
+    const held = await db.getConnection();
+    try {
+      const started = Date.now();
+      await assert.rejects(db.query('SELECT 1'), (err: Error) => {
+        assert.equal(err.name, 'PoolWaitTimeoutError');
+        assert.ok(isDatabaseUnavailable(err), 'answered as the database being unavailable');
+        return true;
+      });
+      const waited = Date.now() - started;
+      assert.ok(waited >= 140 && waited < 450, `gave up after ${waited} ms`);
+    } finally {
+      held.release();
+    }
+  });
+
+  it('should put back in the pool a connection that came after the wait was given up', async () => {
+    const held = await db.getConnection();
+    const late = db.query('SELECT 1');
+    setTimeout(() => held.release(), 250);
+    await assert.rejects(late, { name: 'PoolWaitTimeoutError' });
+    await sleep(200);
+    assert.equal(db.stats.freeConnections, 1, 'the late connection went back');
+    assert.deepEqual(await db.query('SELECT 1 AS one'), [{ one: 1 }]);
+  });
+
+  it('should hand out a free connection, and the same one again once it is released', async () => {
+    const first = await db.getConnection();
+    const { threadId } = first;
+    first.release();
+    const second = await db.getConnection();
+    try {
+      assert.equal(second.threadId, threadId);
+    } finally {
+      second.release();
     }
   });
 });

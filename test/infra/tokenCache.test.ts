@@ -50,8 +50,9 @@ describe('the per-worker Bearer lookup cache (oauth.tokenCache) and the revocati
     const { access_token } = await login(app);
     assert.equal(await status(access_token), 200);
     // Another process: its own pool and container, no access to this worker's cache.
-    const other = new RDSClient({ ...databaseSettings('unittest'), connectionLimit: 1 });
-    prepareSessions(other);
+    const settings = { ...databaseSettings('unittest'), connectionLimit: 1 };
+    const other = new RDSClient(settings);
+    prepareSessions(other, settings);
     try {
       await createContainer(other, { argon2: app.config.oauth.argon2, jwt: app.config.oauth.jwt }).accounts.logoutEverywhere(USER.username);
     } finally {

@@ -22,7 +22,7 @@ describe('database outage (a fault-injecting proxy between the app and MySQL)', 
   before(async () => {
     await proxy.start();
     db = new RDSClient({ ...settings, port: proxy.port });
-    prepareSessions(db);
+    prepareSessions(db, settings);
   });
   after(async () => {
     await db.end();
