@@ -111,8 +111,8 @@ export class LoginThrottle {
     const keys = this.keys(attempt);
     const knownAddressKey = attempt.username === undefined ? undefined
       : this.key('knownAddress', canonicalUsername(attempt.username), ipSubject(attempt.ip));
-    const known = knownAddressKey !== undefined && await this.isKnownAddress(knownAddressKey, now);
-    return this.repo.updateCounters<{ retryAfter: number; reservation?: Reservation }>(keys.map(([ , k ]) => k), stored => {
+    return this.repo.updateCounters<{ retryAfter: number; reservation?: Reservation }>(keys.map(([ , k ]) => k), (stored, knownAddressAt) => {
+      const known = knownAddressAt !== null && knownAddressAt.getTime() > now.getTime() - this.config.knownAddressSeconds * 1000;
       const counters = keys.map(([ policy, key ]) => ({ policy, key, counter: this.current(stored.get(key), this.config[policy], now) }));
       // From a known address, only the user-and-address key refuses.
       const enforced = known ? counters.filter(({ policy }) => policy === 'userIp') : counters;
@@ -128,7 +128,7 @@ export class LoginThrottle {
       const changes = new Map<string, CounterChange>();
       for (const { key, counter } of counters) changes.set(key, { ...counter, pending: counter.pending + 1, pendingSince: now });
       return { changes, result: { retryAfter: 0, reservation: { keys, knownAddressKey } } };
-    });
+    }, knownAddressKey);
   }
 
   /**
@@ -163,14 +163,9 @@ export class LoginThrottle {
         }
         changes.set(key, settled);
       }
-      return { changes, result: undefined };
+      const knownAddress = outcome.userSucceeded && knownAddressKey ? { key: knownAddressKey, at: now } : undefined;
+      return { changes, result: undefined, knownAddress };
     });
-    if (outcome.userSucceeded && knownAddressKey) await this.repo.saveKnownAddress(knownAddressKey, now);
-  }
-
-  private async isKnownAddress(key: string, now: Date): Promise<boolean> {
-    const lastSuccessAt = await this.repo.findKnownAddress(key);
-    return lastSuccessAt !== null && lastSuccessAt.getTime() > now.getTime() - this.config.knownAddressSeconds * 1000;
   }
 
   /**

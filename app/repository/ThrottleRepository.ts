@@ -31,44 +31,53 @@ interface CounterRow {
   blocked_until: Date | null;
 }
 
-const COLUMNS = 'throttle_key, failures, pending, pending_since, window_started_at, blocked_until';
-
 /** What to do with each counter: write it, or delete it. */
 export type CounterChange = Counter | 'delete';
+
+/** What `decide` returns: the counters' changes (null: change nothing), and its result. */
+export interface CounterDecision<T> {
+  changes: Map<string, CounterChange> | null;
+  result: T;
+  /** A known address to remember (its last successful login), in the same transaction. */
+  knownAddress?: { key: string; at: Date };
+}
+
+/** A DATETIME(3) value of the UTC session, for the JSON the procedures read. */
+const sqlTime = (date: Date | null) => date && date.toISOString().slice(0, 23).replace('T', ' ');
 
 export class ThrottleRepository {
   constructor(private readonly db: RDSClient) {}
 
   /**
-   * Reads the counters of these keys under row locks, lets `decide` compute their new values, and
-   * writes them, in one transaction: concurrent attempts on one key are serialised, none is lost.
-   * READ COMMITTED locks the rows that exist and no gaps. When `decide` returns no changes (a refused
-   * attempt), the transaction is rolled back having written nothing; rolling back rows it had
-   * inserted would turn the waiters' locks into gap locks that deadlock each other. A key that has no
-   * counter yet is inserted only once the attempt is accepted; when another transaction inserted it
-   * first (duplicate key), the whole transaction runs again and finds it, locked. Deadlocks are retried.
+   * Reads the counters of these keys under row locks (and, when `knownAddressKey` is given, when that
+   * address last logged in successfully), lets `decide` compute their new values, and writes them, in
+   * one transaction: concurrent attempts on one key are serialised, none is lost. Two round trips, the
+   * procedures of migration 013. READ COMMITTED locks the rows that exist and no gaps. When `decide`
+   * returns no changes (a refused attempt), the transaction is rolled back having written nothing;
+   * rolling back rows it had inserted would turn the waiters' locks into gap locks that deadlock each
+   * other. A key that has no counter yet is inserted only once the attempt is accepted; when another
+   * transaction inserted it first (duplicate key), the whole transaction runs again and finds it,
+   * locked. Deadlocks, and Galera's certification failures, are retried.
    */
   async updateCounters<T>(
     keys: string[],
-    decide: (counters: Map<string, Counter>) => { changes: Map<string, CounterChange> | null; result: T },
+    decide: (counters: Map<string, Counter>, knownAddressAt: Date | null) => CounterDecision<T>,
+    knownAddressKey?: string,
   ): Promise<T> {
-    return retryTransaction(() => this.tryUpdateCounters(keys, decide), { retriable: err => isDeadlock(err) || isDuplicateEntry(err) });
+    return retryTransaction(() => this.tryUpdateCounters(keys, decide, knownAddressKey), { retriable: err => isDeadlock(err) || isDuplicateEntry(err) });
   }
 
   private async tryUpdateCounters<T>(
     keys: string[],
-    decide: (counters: Map<string, Counter>) => { changes: Map<string, CounterChange> | null; result: T },
+    decide: (counters: Map<string, Counter>, knownAddressAt: Date | null) => CounterDecision<T>,
+    knownAddressKey: string | undefined,
   ): Promise<T> {
     const conn = await this.db.getConnection();
     try {
-      await conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
-      await conn.beginTransaction();
+      // On an error the procedures have rolled back already; the rollback below is for decide's own.
+      const [ rows, known ]: [ CounterRow[], Array<{ last_success_at: Date }> ] = await conn.query(
+        'CALL oauth_throttle_lock(?, ?)', [ JSON.stringify(keys), knownAddressKey ?? null ]);
       try {
-        const rows: CounterRow[] = await conn.query(
-          `SELECT throttle_key, failures, pending, pending_since, window_started_at, blocked_until
-             FROM auth_throttle WHERE throttle_key IN (?) ORDER BY throttle_key FOR UPDATE`,
-          [ keys ],
-        );
         const counters = new Map(rows.map(row => [ row.throttle_key, {
           failures: row.failures,
           pending: row.pending,
@@ -76,14 +85,12 @@ export class ThrottleRepository {
           windowStartedAt: row.window_started_at,
           blockedUntil: row.blocked_until,
         }]));
-        const { changes, result } = decide(counters);
+        const { changes, result, knownAddress } = decide(counters, known[0]?.last_success_at ?? null);
         if (!changes) {
           await conn.rollback();
           return result;
         }
-        // One statement per kind of change, rows in key order. Rows that exist are locked by this
-        // transaction (FOR UPDATE above), so the upsert only ever updates them; new rows go in with a
-        // plain INSERT, so that a key another transaction inserted first is a duplicate (run again).
+        // Rows in key order, the order their locks are taken in.
         const deleted: string[] = [];
         const updated: unknown[][] = [];
         const inserted: unknown[][] = [];
@@ -92,21 +99,13 @@ export class ThrottleRepository {
           if (change === 'delete') {
             deleted.push(key);
           } else {
-            const row = [ key, change.failures, change.pending, change.pendingSince, change.windowStartedAt, change.blockedUntil ];
+            const row = [ key, change.failures, change.pending, sqlTime(change.pendingSince), sqlTime(change.windowStartedAt), sqlTime(change.blockedUntil) ];
             (counters.has(key) ? updated : inserted).push(row);
           }
         }
-        if (deleted.length > 0) await conn.query('DELETE FROM auth_throttle WHERE throttle_key IN (?)', [ deleted ]);
-        if (updated.length > 0) {
-          await conn.query(
-            `INSERT INTO auth_throttle (${COLUMNS}) VALUES ?
-              ON DUPLICATE KEY UPDATE failures = VALUES(failures), pending = VALUES(pending), pending_since = VALUES(pending_since),
-                window_started_at = VALUES(window_started_at), blocked_until = VALUES(blocked_until)`,
-            [ updated ],
-          );
-        }
-        if (inserted.length > 0) await conn.query(`INSERT INTO auth_throttle (${COLUMNS}) VALUES ?`, [ inserted ]);
-        await conn.commit();
+        await conn.query('CALL oauth_throttle_write(?, ?, ?, ?, ?)', [
+          JSON.stringify(deleted), JSON.stringify(updated), JSON.stringify(inserted), knownAddress?.key ?? null, knownAddress?.at ?? null,
+        ]);
         return result;
       } catch (err) {
         await conn.rollback().catch(() => undefined);
@@ -115,21 +114,6 @@ export class ThrottleRepository {
     } finally {
       conn.release();
     }
-  }
-
-  /** When this username last logged in successfully from this address (the key is an HMAC of both), or null. */
-  async findKnownAddress(key: string): Promise<Date | null> {
-    const row: { last_success_at: Date } | null = await this.db.queryOne(
-      'SELECT last_success_at FROM auth_known_addresses WHERE address_key = ?', [ key ]);
-    return row?.last_success_at ?? null;
-  }
-
-  async saveKnownAddress(key: string, at: Date): Promise<void> {
-    // Parallel logins of one user from one address write this row at once (on two Galera nodes: a conflict).
-    await retryTransaction(() => this.db.query(
-      'INSERT INTO auth_known_addresses (address_key, last_success_at) VALUES (?, ?) ON DUPLICATE KEY UPDATE last_success_at = VALUES(last_success_at)',
-      [ key, at ],
-    ));
   }
 
   /**

@@ -99,10 +99,18 @@ describe('[repository] writes that conflict on a Galera cluster are retried', ()
     assert.equal(await tokenStatus(app, access_token), 401);
   });
 
-  it('should remember a known address once its conflict is retried (parallel logins from one address)', async () => {
-    const attempts = failNext(app, /INSERT INTO auth_known_addresses/, 3);
-    await app.container.throttle.saveKnownAddress('a-key', new Date());
-    assert.equal(attempts.seen, 4);
-    assert.ok(await app.container.throttle.findKnownAddress('a-key'));
+  it('should settle a login, and remember its address, once a conflict on the throttle\'s write is retried (parallel logins from one address)', async () => {
+    await createClient(app);
+    await createUser(app);
+    const attempts = failNext(app, /^CALL oauth_throttle_write/, 3);
+    await login(app);
+    // The client's first secret check is throttled too: its begin (refused three times, then
+    // committed) and settle, then the password's begin and settle.
+    assert.equal(attempts.seen, 7);
+    mock.restore();
+    const [ known ] = await app.mysql.query('SELECT COUNT(*) AS n FROM auth_known_addresses');
+    assert.equal(known.n, 1);
+    const [ pending ] = await app.mysql.query('SELECT COALESCE(SUM(pending), 0) AS n FROM auth_throttle');
+    assert.equal(Number(pending.n), 0, 'no attempt left counted as in flight');
   });
 });
