@@ -4,14 +4,17 @@
 -- costs the worker and MySQL CPU on the cores argon2id needs (README, Performance). The decisions stay
 -- in the app (core/throttle.ts, core/smsSendLimits.ts); only the statements moved:
 -- - oauth_throttle_lock opens the transaction, READ COMMITTED (it locks the rows that exist and no
---   gaps), returns the counters of the keys (a JSON array) locked in key order, then the known
---   address asked for (none for NULL), and leaves the transaction open for the app's decision;
+--   gaps), returns the counters of the keys (a JSON array, sorted by the app: the rows are locked in
+--   its order, so that two transactions never wait for each other's), then the known address asked
+--   for (none for NULL), and leaves the transaction open for the app's decision;
 -- - oauth_throttle_write writes that decision (JSON arrays: keys to delete, rows to update, rows to
 --   insert, each row [key, failures, pending, pending_since, window_started_at, blocked_until], times
 --   'YYYY-MM-DD hh:mm:ss.fff' UTC), remembers the known address if one is given, and commits.
 -- A refused attempt changes nothing: the app rolls back. New rows go in with a plain INSERT, so that a
 -- key another transaction inserted first is a duplicate (1062) and the app runs the whole transaction
--- again. Any error rolls back and reaches the app as it was (1213 is retried there too).
+-- again. Any error rolls back and reaches the app as it was (1213 is retried there too). Every
+-- statement goes from the JSON to the table by primary key (STRAIGHT_JOIN): a DELETE … WHERE key IN
+-- (SELECT … FROM JSON_TABLE(…)) reads, and locks, the whole table instead.
 
 DROP PROCEDURE IF EXISTS oauth_throttle_lock;
 DROP PROCEDURE IF EXISTS oauth_throttle_write;
@@ -30,11 +33,10 @@ BEGIN
   END;
   SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
   START TRANSACTION;
-  SELECT throttle_key, failures, pending, pending_since, window_started_at, blocked_until
-    FROM auth_throttle
-   WHERE throttle_key IN (SELECT k FROM JSON_TABLE(p_keys, '$[*]' COLUMNS (
-           k char(64) CHARACTER SET ascii COLLATE ascii_bin PATH '$')) AS j)
-   ORDER BY throttle_key FOR UPDATE;
+  SELECT t.throttle_key, t.failures, t.pending, t.pending_since, t.window_started_at, t.blocked_until
+    FROM JSON_TABLE(p_keys, '$[*]' COLUMNS (k char(64) CHARACTER SET ascii COLLATE ascii_bin PATH '$')) AS j
+    STRAIGHT_JOIN auth_throttle t ON t.throttle_key = j.k
+     FOR UPDATE;
   SELECT last_success_at FROM auth_known_addresses WHERE address_key = p_known_address_key;
 END //
 
@@ -52,9 +54,8 @@ BEGIN
     ROLLBACK;
     RESIGNAL;
   END;
-  DELETE FROM auth_throttle
-   WHERE throttle_key IN (SELECT k FROM JSON_TABLE(p_deleted, '$[*]' COLUMNS (
-           k char(64) CHARACTER SET ascii COLLATE ascii_bin PATH '$')) AS j);
+  DELETE t FROM JSON_TABLE(p_deleted, '$[*]' COLUMNS (k char(64) CHARACTER SET ascii COLLATE ascii_bin PATH '$')) AS j
+    STRAIGHT_JOIN auth_throttle t ON t.throttle_key = j.k;
   -- The rows that exist are locked by this transaction (oauth_throttle_lock): the upsert only updates them.
   INSERT INTO auth_throttle (throttle_key, failures, pending, pending_since, window_started_at, blocked_until)
     SELECT k, failures, pending, pending_since, window_started_at, blocked_until

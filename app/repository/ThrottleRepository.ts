@@ -76,7 +76,8 @@ export class ThrottleRepository {
     try {
       // On an error the procedures have rolled back already; the rollback below is for decide's own.
       const [ rows, known ]: [ CounterRow[], Array<{ last_success_at: Date }> ] = await conn.query(
-        'CALL oauth_throttle_lock(?, ?)', [ JSON.stringify(keys), knownAddressKey ?? null ]);
+        // Locked in key order: two transactions never hold each other's next row.
+        'CALL oauth_throttle_lock(?, ?)', [ JSON.stringify([ ...keys ].sort()), knownAddressKey ?? null ]);
       try {
         const counters = new Map(rows.map(row => [ row.throttle_key, {
           failures: row.failures,
