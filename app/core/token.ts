@@ -3,7 +3,7 @@ import { hash, randomFillSync } from 'node:crypto';
 /**
  * Random bytes for tokens and grant ids, drawn from a buffer that the CSPRNG fills 4 KiB at a time, as
  * Node's own randomUUID batches its UUIDs: each crypto.randomBytes call has a fixed cost (a job through
- * OpenSSL) that made 7 % of a worker's time on client_credentials issuance, which draws two. Each byte
+ * OpenSSL) that was 6 % of a worker's time on client_credentials issuance, which draws two. Each byte
  * is handed out once, and zeroed as it is.
  */
 const POOL_BYTES = 4096;
