@@ -396,7 +396,7 @@ async function main() {
 
       if (workers === FIRST) {
         // The raw rate right before and right after (c), while our server idles: measured minutes
-        // apart, the two moved by a third on this shared machine with nothing changed (README, Performance).
+        // apart, the two differed by more than a quarter on this shared machine with nothing changed (README, Performance).
         log('measuring the raw argon2id verification rate, before and after the password grant');
         const rawBefore = await argon2Rate();
         rows.push(await measure(ours, { id: 'c', name: 'c. password grant', path: '/oauth/token', method: 'POST', headers: ourForm, setupRequest: passwordGrant }, workers, LOAD));

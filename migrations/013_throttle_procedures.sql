@@ -1,5 +1,5 @@
 -- The throttle's transactions in two round trips each, where they took up to seven: a login sent 16
--- statements, 12 of them the throttle's (SET TRANSACTION, START, SELECT … FOR UPDATE, a write per kind
+-- statements, 14 of them the throttle's (SET TRANSACTION, START, SELECT … FOR UPDATE, a write per kind
 -- of change, COMMIT, twice, and the known address read and written on its own), and each round trip
 -- costs the worker and MySQL CPU on the cores argon2id needs (README, Performance). The decisions stay
 -- in the app (core/throttle.ts, core/smsSendLimits.ts); only the statements moved:
