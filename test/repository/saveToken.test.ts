@@ -3,6 +3,7 @@ import { app, mock } from 'egg-mock/bootstrap';
 import { generateGrantId, generateToken, hashToken } from '../../app/core/token';
 import type { NewToken } from '../../app/repository/TokenRepository';
 import { CLIENT, createClient, createUser } from '../helpers';
+import { beforeEveryStatement } from '../conflicts';
 
 describe('[repository/TokenRepository] saveToken: one transaction in one round trip (oauth_save_token)', () => {
   let clientPk: number;
@@ -24,11 +25,9 @@ describe('[repository/TokenRepository] saveToken: one transaction in one round t
   const count = async (table: string) => Number((await app.mysql.query(`SELECT COUNT(*) AS n FROM ${table}`))[0].n);
 
   it('should send one statement for a login\'s grant and token', async () => {
-    const query = app.mysql.query.bind(app.mysql);
     const sent: string[] = [];
-    mock(app.mysql, 'query', async (sql: string, values?: unknown[]) => {
+    beforeEveryStatement(app.mysql, sql => {
       sent.push(sql);
-      return query(sql, values);
     });
     const grantId = generateGrantId();
     assert.equal(await app.container.tokens.saveToken(newToken(grantId), { grant: grantOf(grantId) }), true);

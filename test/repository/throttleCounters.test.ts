@@ -1,9 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { RDSClient } from '@eggjs/rds';
-import { app, mock } from 'egg-mock/bootstrap';
+import { app } from 'egg-mock/bootstrap';
 import { databaseSettings } from '../../config/database';
 import { prepareSessions } from '../../app/infra/dbSession';
 import { type Counter, ThrottleRepository } from '../../app/repository/ThrottleRepository';
+import { beforeEveryStatement } from '../conflicts';
 
 const key = (name: string) => name.padEnd(64, '0');
 const at = (iso: string) => new Date(iso);
@@ -25,15 +26,8 @@ describe('[repository/ThrottleRepository] updateCounters: one transaction in two
   /** The statements the repository sends, by their first words. */
   function recordStatements(): string[] {
     const sent: string[] = [];
-    const getConnection = db.getConnection.bind(db);
-    mock(db, 'getConnection', async () => {
-      const conn = await getConnection();
-      const query = conn.query.bind(conn);
-      conn.query = async <T>(sql: string, values?: object) => {
-        sent.push(sql.split('(')[0]);
-        return query<T>(sql, values);
-      };
-      return conn;
+    beforeEveryStatement(db, sql => {
+      sent.push(sql.split('(')[0]);
     });
     return sent;
   }
