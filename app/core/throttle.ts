@@ -135,26 +135,32 @@ export class LoginThrottle {
    * Settles an attempt from `begin`: a failure of what a key counts stays a failure (and may start a
    * block); a right username and password clears the user-and-address counter only (clearing the
    * username-wide one would hand a distributed guesser a fresh allowance at every login of the owner)
-   * and makes the address known; anything else is forgotten.
+   * and makes the address known; anything else is forgotten. A settle that fails nothing (every
+   * successful login) changes nothing that depends on a counter's value, so it is written without
+   * reading: one round trip, no lock held while the app decides (ThrottleRepository.releaseCounters).
    */
   async settle(reservation: Reservation, outcome: Outcome): Promise<void> {
     const now = this.now();
     const { keys, knownAddressKey } = reservation;
+    const failed = (policy: PolicyName) => (policy === 'user' || policy === 'userIp' ? outcome.userFailed
+      : policy === 'clientIp' ? outcome.clientFailed
+        : outcome.userFailed || outcome.clientFailed);
+    if (!keys.some(([ policy ]) => failed(policy))) {
+      const cleared = outcome.userSucceeded ? keys.filter(([ policy ]) => policy === 'userIp') : [];
+      await this.repo.releaseCounters(
+        keys.filter(k => !cleared.includes(k)).map(([ , k ]) => k),
+        cleared.map(([ , k ]) => k),
+        outcome.userSucceeded && knownAddressKey ? { key: knownAddressKey, at: now } : undefined,
+      );
+      return;
+    }
     await this.repo.updateCounters(keys.map(([ , k ]) => k), stored => {
       const changes = new Map<string, CounterChange>();
       for (const [ policy, key ] of keys) {
-        const isUser = policy === 'user' || policy === 'userIp';
-        if (policy === 'userIp' && outcome.userSucceeded) {
-          changes.set(key, 'delete');
-          continue;
-        }
         const config = this.config[policy];
         const counter = this.current(stored.get(key), config, now);
         const settled = { ...counter, pending: Math.max(0, counter.pending - 1) };
-        const failed = isUser ? outcome.userFailed
-          : policy === 'clientIp' ? outcome.clientFailed
-            : outcome.userFailed || outcome.clientFailed;
-        if (failed) {
+        if (failed(policy)) {
           settled.failures += 1;
           if (settled.failures >= config.threshold) {
             const seconds = Math.min(config.maxBlockSeconds, config.stepSeconds * (settled.failures - config.threshold + 1));
@@ -163,8 +169,7 @@ export class LoginThrottle {
         }
         changes.set(key, settled);
       }
-      const knownAddress = outcome.userSucceeded && knownAddressKey ? { key: knownAddressKey, at: now } : undefined;
-      return { changes, result: undefined, knownAddress };
+      return { changes, result: undefined };
     });
   }
 

@@ -38,8 +38,6 @@ export type CounterChange = Counter | 'delete';
 export interface CounterDecision<T> {
   changes: Map<string, CounterChange> | null;
   result: T;
-  /** A known address to remember (its last successful login), in the same transaction. */
-  knownAddress?: { key: string; at: Date };
 }
 
 /** A DATETIME(3) value of the UTC session, for the JSON the procedures read. */
@@ -86,7 +84,7 @@ export class ThrottleRepository {
           windowStartedAt: row.window_started_at,
           blockedUntil: row.blocked_until,
         }]));
-        const { changes, result, knownAddress } = decide(counters, known[0]?.last_success_at ?? null);
+        const { changes, result } = decide(counters, known[0]?.last_success_at ?? null);
         if (!changes) {
           await conn.rollback();
           return result;
@@ -104,9 +102,8 @@ export class ThrottleRepository {
             (counters.has(key) ? updated : inserted).push(row);
           }
         }
-        await conn.query('CALL oauth_throttle_write(?, ?, ?, ?, ?)', [
-          JSON.stringify(deleted), JSON.stringify(updated), JSON.stringify(inserted), knownAddress?.key ?? null, knownAddress?.at ?? null,
-        ]);
+        // No known address (its last two arguments): a success is a release (migration 014).
+        await conn.query('CALL oauth_throttle_write(?, ?, ?, NULL, NULL)', [ JSON.stringify(deleted), JSON.stringify(updated), JSON.stringify(inserted) ]);
         return result;
       } catch (err) {
         await conn.rollback().catch(() => undefined);
@@ -115,6 +112,20 @@ export class ThrottleRepository {
     } finally {
       conn.release();
     }
+  }
+
+  /**
+   * Ends one pending attempt on each of `released` (never below zero), deletes `deleted`, and remembers
+   * the known address if one is given: one transaction in one round trip (migration 014), the rows
+   * locked only while the procedure runs. For a settle that fails nothing, whose changes depend on no
+   * counter's value; a key without a counter is left without one. Deadlocks and Galera's certification
+   * failures are retried.
+   */
+  async releaseCounters(released: string[], deleted: string[], knownAddress?: { key: string; at: Date }): Promise<void> {
+    // Sorted: the rows are locked in the same order as by oauth_throttle_lock.
+    await retryTransaction(() => this.db.query('CALL oauth_throttle_release(?, ?, ?, ?)', [
+      JSON.stringify([ ...released ].sort()), JSON.stringify([ ...deleted ].sort()), knownAddress?.key ?? null, knownAddress?.at ?? null,
+    ]));
   }
 
   /**
