@@ -13,7 +13,8 @@ import { promisify } from 'node:util';
 // Free ports instead of fixed ones, so that runs beside other people's servers do not collide.
 import { freePort } from '../test/helpers';
 
-export type ServerName = 'ours' | 'bare egg' | 'peer';
+/** Who did the work of a row: a server, or the bench itself for the raw argon2id rate (g). */
+export type ServerName = 'ours' | 'bare egg' | 'peer' | 'raw argon2id';
 
 /** What the load driver needs of a server: where it listens and which processes do its work. */
 export interface Target {
