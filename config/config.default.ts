@@ -19,6 +19,11 @@ export interface BizConfig {
   oauth: {
     /** argon2id parameters for new password and client-secret hashes. */
     argon2: Argon2Options;
+    /**
+     * Password and client-secret hashes (argon2id, bcrypt) a worker computes at once; the rest wait in
+     * turn. 0: the host's CPUs shared among its workers (at least one each).
+     */
+    hashConcurrency: number;
     /** RFC 8414 issuer, e.g. https://auth.example.com; empty = the origin of each metadata request. */
     issuer: string;
     /**
@@ -253,6 +258,8 @@ export default (appInfo: EggAppInfo): PowerPartial<EggAppConfig> & BizConfig => 
   const bizConfig: BizConfig = {
     oauth: {
       argon2: { ...OWASP_ARGON2ID },
+      // One per CPU: more only share the cores, with each other and with the requests' own work.
+      hashConcurrency: Number(process.env.OAUTH_HASH_CONCURRENCY || 0),
       issuer: process.env.OAUTH_ISSUER || '',
       refreshGracePeriod: Number(process.env.OAUTH_REFRESH_GRACE_SECONDS || 0),
       cleanup: {

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { Application } from 'egg';
 import { type AuditEvent, type AuditFields, auditLine } from '../core/audit';
 import { phoneRegion } from '../core/identifiers';
@@ -16,6 +17,8 @@ const SMS_LIMITER = Symbol('Application#smsLimiter');
 const SMS_SENDER = Symbol('Application#smsSender');
 
 type App = Application & {
+  /** egg-core's app.options: what egg-cluster started this worker with, the number of workers among it. */
+  options: { workers?: number };
   [CONTAINER]?: Container;
   [THROTTLE]?: LoginThrottle;
   [METRICS]?: Metrics;
@@ -28,10 +31,16 @@ export default {
   /** The per-worker container: repositories and domain objects on app.mysql, built once per worker (not egg's per-request ctx.service). */
   get container(): Container {
     const app = this as unknown as App;
-    const { argon2, tokenCache, clientCache, clientSecretCacheSize, jwt } = app.config.oauth;
-    app[CONTAINER] ??= createContainer(app.mysql, {
-      argon2, tokenCache, clientCache, clientSecretCacheSize, jwt, production: app.config.env === 'prod', phoneRegion: phoneRegion(app.config.oauth.phoneRegion),
-    });
+    if (!app[CONTAINER]) {
+      const { argon2, hashConcurrency, tokenCache, clientCache, clientSecretCacheSize, jwt } = app.config.oauth;
+      // Absent under egg-mock: one worker.
+      const workers = app.options.workers || 1;
+      app[CONTAINER] = createContainer(app.mysql, {
+        argon2,
+        hashConcurrency: hashConcurrency || Math.ceil(availableParallelism() / workers),
+        tokenCache, clientCache, clientSecretCacheSize, jwt, production: app.config.env === 'prod', phoneRegion: phoneRegion(app.config.oauth.phoneRegion),
+      });
+    }
     return app[CONTAINER];
   },
 
@@ -48,6 +57,7 @@ export default {
     app[METRICS] ??= new Metrics({
       cacheStats: () => app.container.tokenCache?.stats ?? { hits: 0, misses: 0 },
       pool: () => app.mysql.stats,
+      hashesWaiting: () => app.container.hasher.waiting,
     });
     return app[METRICS];
   },

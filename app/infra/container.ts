@@ -20,6 +20,8 @@ import { TaggedCache, type TaggedCacheOptions } from './taggedCache';
 
 /** The repositories and domain objects over one database, one set per process; shared by the app and the command line. */
 export interface Container {
+  /** Password and client-secret hashing, at most `hashConcurrency` at once. */
+  hasher: PasswordHasher;
   users: UserRepository;
   clients: ClientRepository;
   grants: GrantRepository;
@@ -42,6 +44,8 @@ export interface Container {
 
 export interface ContainerOptions {
   argon2: Argon2Options;
+  /** Hashes computed at once by this process (default: one per CPU). */
+  hashConcurrency?: number;
   /** The server's Bearer-lookup cache; the command line has none. */
   tokenCache?: TaggedCacheOptions;
   /** The server's client-lookup cache; the command line has none. */
@@ -57,14 +61,15 @@ export interface ContainerOptions {
 }
 
 export function createContainer(db: RDSClient, options: ContainerOptions): Container {
-  const { argon2, tokenCache, clientCache, production = false, clientSecretCacheSize = 0, jwt, phoneRegion } = options;
+  const { argon2, hashConcurrency, tokenCache, clientCache, production = false, clientSecretCacheSize = 0, jwt, phoneRegion } = options;
   const cache = tokenCache ? new TaggedCache<TokenRecord>(tokenCache, revocationTagsOf, record => record.accessTokenExpiresAt) : undefined;
   const clientsCache = clientCache ? new TaggedCache<OAuthClient>(clientCache, clientTagsOf) : undefined;
   const users = new UserRepository(db);
   const clients = new ClientRepository(db, clientsCache);
   const grants = new GrantRepository(db, cache);
-  const hasher = new PasswordHasher(argon2);
+  const hasher = new PasswordHasher(argon2, hashConcurrency);
   return {
+    hasher,
     users,
     clients,
     grants,

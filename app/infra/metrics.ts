@@ -18,6 +18,8 @@ export interface MetricsSources {
   revocationFeedAge?: () => number;
   /** The MySQL pool of this worker. */
   pool?: () => { busyConnections: number; freeConnections: number; connectionQueue: number };
+  /** Password and client-secret hashes waiting for a slot (core/password). */
+  hashesWaiting?: () => number;
 }
 
 /** Message names between the workers and the agent (egg's messenger). */
@@ -27,8 +29,8 @@ export const CLUSTER_METRICS = 'metrics:cluster';
 /**
  * This worker's Prometheus figures. Requests by route and status (a histogram: its `_count` is the
  * request count), tokens issued per grant, audit events (login failures and throttling per reason),
- * token-cache lookups, the revocation feed's age, the MySQL pool, and Node's own (event-loop lag,
- * memory, CPU). Labels take bounded values only: the matched route, never the raw path.
+ * token-cache lookups, the revocation feed's age, the MySQL pool, the hashes waiting for a slot, and
+ * Node's own (event-loop lag, memory, CPU). Labels take bounded values only: the matched route, never the raw path.
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -87,6 +89,14 @@ export class Metrics {
         this.set({ state: 'in_use' }, stats.busyConnections);
         this.set({ state: 'idle' }, stats.freeConnections);
         this.set({ state: 'waiting' }, stats.connectionQueue);
+      },
+    });
+    new Gauge({
+      name: 'oauth_password_hashes_waiting',
+      help: 'Password and client-secret hashes waiting for one of the workers\' hashing slots (oauth.hashConcurrency each)',
+      registers,
+      collect() {
+        if (sources.hashesWaiting) this.set(sources.hashesWaiting());
       },
     });
     collectDefaultMetrics({ register: this.registry });

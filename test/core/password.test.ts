@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { app } from 'egg-mock/bootstrap';
 import bcrypt from 'bcrypt';
-import { PasswordHasher } from '../../app/core/password';
+import { PasswordHasher, Slots } from '../../app/core/password';
 import { hashToken } from '../../app/core/token';
 import { CLIENT, USER, basic, createClient, createUser, login, tokenRequest } from '../helpers';
 
@@ -72,5 +72,73 @@ describe('storage of secrets', () => {
     assert.equal(res.status, 200);
     const [ row ] = await app.mysql.query('SELECT secret_hash FROM oauth_clients');
     assert.match(row.secret_hash, /^\$argon2id\$/);
+  });
+});
+
+describe('[core/password] hashing slots: at most oauth.hashConcurrency hashes at once per worker', () => {
+  /** A task that runs until its `finish` is called; `started` says whether its slot came. */
+  function task(log: string[], name: string) {
+    let finish!: (fail?: boolean) => void;
+    const state = { started: false };
+    const run = () => new Promise<string>((resolve, reject) => {
+      state.started = true;
+      log.push(`start ${name}`);
+      finish = fail => (fail ? reject(new Error(`${name} failed`)) : resolve(name));
+    });
+    return { state, run, finish: (fail?: boolean) => finish(fail) };
+  }
+  const tick = () => new Promise(resolve => setImmediate(resolve));
+
+  it('should run at most the limit at once and start the others in the order they came', async () => {
+    const slots = new Slots(2);
+    const log: string[] = [];
+    const [ a, b, c, d ] = [ 'a', 'b', 'c', 'd' ].map(name => task(log, name));
+    const done = [ a, b, c, d ].map(t => slots.run(t.run));
+    await tick();
+    assert.deepEqual(log, [ 'start a', 'start b' ]);
+    assert.equal(slots.waiting, 2);
+    b.finish();
+    await tick();
+    assert.deepEqual(log, [ 'start a', 'start b', 'start c' ]);
+    a.finish();
+    await tick();
+    assert.deepEqual(log, [ 'start a', 'start b', 'start c', 'start d' ]);
+    assert.equal(slots.waiting, 0);
+    c.finish();
+    d.finish();
+    assert.deepEqual(await Promise.all(done), [ 'a', 'b', 'c', 'd' ]);
+  });
+
+  it('should hand the slot on when a task fails, and hand the failure to its caller', async () => {
+    const slots = new Slots(1);
+    const log: string[] = [];
+    const [ a, b ] = [ 'a', 'b' ].map(name => task(log, name));
+    const first = slots.run(a.run);
+    const second = slots.run(b.run);
+    await tick();
+    a.finish(true);
+    await assert.rejects(first, /a failed/);
+    await tick();
+    assert.equal(b.state.started, true);
+    b.finish();
+    assert.equal(await second, 'b');
+  });
+
+  it('should queue the hasher\'s verifications, unknown users\' included, beyond its concurrency', async () => {
+    // The OWASP parameters: a verification takes tens of milliseconds, the queue is seen long before.
+    const hasher = new PasswordHasher(undefined, 1);
+    const hash = await hasher.hash('right');
+    await hasher.warmUp();
+    const finished: string[] = [];
+    const checks = [
+      hasher.verify(hash, 'right').then(r => finished.push(`right ${r.ok}`)),
+      hasher.verify(hash, 'wrong').then(r => finished.push(`wrong ${r.ok}`)),
+      hasher.verifyDummy('anything').then(() => finished.push('dummy')),
+    ];
+    await tick();
+    assert.equal(hasher.waiting, 2);
+    await Promise.all(checks);
+    assert.deepEqual(finished, [ 'right true', 'wrong false', 'dummy' ]);
+    assert.equal(hasher.waiting, 0);
   });
 });

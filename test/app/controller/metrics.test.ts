@@ -70,6 +70,7 @@ describe('[GET /metrics] Prometheus', () => {
     assert.ok(grew(after, 'oauth_token_cache_lookups_total{result="miss"}') >= 1);
     assert.match(after, /^mysql_pool_connections\{state="idle"\} \d+$/m);
     assert.match(after, /^mysql_pool_connections\{state="waiting"\} 0$/m);
+    assert.match(after, /^oauth_password_hashes_waiting 0$/m);
     assert.match(after, /^nodejs_eventloop_lag_seconds /m);
     assert.ok(valueOf(after, 'oauth_revocation_feed_age_seconds') < 2, 'the feed reads every 100 ms');
     assert.ok(!after.includes(token), 'no token in the figures');
