@@ -53,11 +53,12 @@ export class Slots {
  * Slow hashing of user passwords and client secrets: argon2id for new hashes; bcrypt hashes
  * imported from a Spring Security server still verify and are flagged for an upgrade.
  *
- * At most `concurrency` hashes run at once (by default one per CPU); the others wait their turn. Both
- * libraries run on libuv's threadpool (4 threads by default): with a hash on every thread, each core
- * was shared by two of them with the main thread, a Bearer check's p99 under a flood of logins was 4–6
- * times its idle p99 instead of 2–3 (README, Performance), and the pool had no thread left for file or
- * DNS work.
+ * At most `concurrency` hashes run at once (by default one per CPU; the app shares the CPUs among its
+ * workers); the others wait their turn. Both libraries run on libuv's threadpool (4 threads by
+ * default): with a hash on every thread, each of 2 cores was shared by two of them with the main
+ * thread, a Bearer check's p99 under a flood of logins was 3.7–4.8 times its idle p99 instead of
+ * 1.4–2.2 with 2 slots (README, Performance, fourth round), and the pool had no thread left for file
+ * or DNS work.
  */
 export class PasswordHasher {
   readonly #options: Argon2Options;
