@@ -463,6 +463,10 @@ async function main() {
    * The rounds of one comparison, ours against theirs, and the round whose ratio is the median (the
    * lower middle one for an even count); rows measured once pair with every round of the other side.
    */
+  /** The median of items sorted by their ratio: the lower middle one for an even count. */
+  const middle = <T>(sorted: T[]): T | undefined => sorted[Math.floor((sorted.length - 1) / 2)];
+  /** What a target's line says of its rounds, from their ratios sorted. */
+  const spreadOf = (ratios: number[]) => (ratios.length > 1 ? ` (median of ${ratios.length} rounds: ${ratios.map(x => x.toFixed(2)).join(', ')})` : '');
   const rounds = (id: string, theirId: string, workers: number, other: ServerName) => {
     const of = (wanted: string, server: ServerName) => rows.filter(r => r.id === wanted && r.workers === workers && r.server === server);
     const mine = of(id, 'ours');
@@ -471,14 +475,13 @@ async function main() {
       const t = theirs.find(row => row.round === m.round) ?? (theirs.length === 1 ? theirs[0] : undefined);
       return t ? [{ mine: m, theirs: t, ratio: m.reqPerSec / t.reqPerSec }] : [];
     }).sort((x, y) => x.ratio - y.ratio);
-    return { pairs, median: pairs[Math.floor((pairs.length - 1) / 2)] };
+    return { pairs, median: middle(pairs) };
   };
   /** Ours / theirs for the same work: the median of the rounds; `missing` says why when a server was skipped. */
   const versus = (target: string, id: string, workers: number, other: ServerName, min?: number): Ratio => {
     const { pairs, median } = rounds(id, id, workers, other);
     const skipped = other === 'peer' ? peerNote : 'skipped (--no-bare-egg)';
-    const spread = pairs.length > 1 ? ` (median of ${pairs.length} rounds: ${pairs.map(p => p.ratio.toFixed(2)).join(', ')})` : '';
-    return { target: `${target}${spread}`, value: median ? median.ratio : NaN, min, missing: median ? undefined : skipped };
+    return { target: `${target}${spreadOf(pairs.map(p => p.ratio))}`, value: median ? median.ratio : NaN, min, missing: median ? undefined : skipped };
   };
   /** Each round of (c) against the mean of the raw rates measured right before and right after it: the median. */
   const passwordVersusRaw = (): Ratio => {
@@ -486,8 +489,7 @@ async function main() {
     const ratios = rows.filter(r => r.id === 'c' && r.server === 'ours' && r.round)
       .map(r => r.reqPerSec / ((raw(r.round as number) + raw(r.round as number + 1)) / 2))
       .sort((x, y) => x - y);
-    const spread = ratios.length > 1 ? ` (median of ${ratios.length} rounds: ${ratios.map(x => x.toFixed(2)).join(', ')})` : '';
-    return { target: `(c)/(g) >= 0.9: password grant vs raw argon2id verifies, the mean of right before and right after${spread}`, value: ratios[Math.floor((ratios.length - 1) / 2)] ?? NaN, min: 0.9 };
+    return { target: `(c)/(g) >= 0.9: password grant vs raw argon2id verifies, the mean of right before and right after${spreadOf(ratios)}`, value: middle(ratios) ?? NaN, min: 0.9 };
   };
   const ratioList: Ratio[] = [
     { target: '(b)/(a) >= 0.85: Bearer check vs no auth', value: b && a ? b.reqPerSec / a.reqPerSec : NaN, min: 0.85 },

@@ -30,7 +30,8 @@ export const CLUSTER_METRICS = 'metrics:cluster';
  * This worker's Prometheus figures. Requests by route and status (a histogram: its `_count` is the
  * request count), tokens issued per grant, audit events (login failures and throttling per reason),
  * token-cache lookups, the revocation feed's age, the MySQL pool, the hashes waiting for a slot, and
- * Node's own (event-loop lag, memory, CPU). Labels take bounded values only: the matched route, never the raw path.
+ * Node's own (event-loop lag, memory, CPU). Labels take bounded values only: the matched route, never
+ * the raw path.
  */
 export class Metrics {
   readonly registry = new Registry();

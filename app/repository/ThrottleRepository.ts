@@ -40,6 +40,9 @@ export interface CounterDecision<T> {
   result: T;
 }
 
+/** Keys as the procedures read them: a JSON array in key order, the order their rows are locked in. */
+const keyList = (keys: string[]) => JSON.stringify([ ...keys ].sort());
+
 /** A DATETIME(3) value of the UTC session, for the JSON the procedures read. */
 const sqlTime = (date: Date | null) => date && date.toISOString().slice(0, 23).replace('T', ' ');
 
@@ -75,7 +78,7 @@ export class ThrottleRepository {
       // On an error the procedures have rolled back already; the rollback below is for decide's own.
       const [ rows, known ]: [ CounterRow[], Array<{ last_success_at: Date }> ] = await conn.query(
         // Locked in key order: two transactions never hold each other's next row.
-        'CALL oauth_throttle_lock(?, ?)', [ JSON.stringify([ ...keys ].sort()), knownAddressKey ?? null ]);
+        'CALL oauth_throttle_lock(?, ?)', [ keyList(keys), knownAddressKey ?? null ]);
       try {
         const counters = new Map(rows.map(row => [ row.throttle_key, {
           failures: row.failures,
@@ -122,9 +125,8 @@ export class ThrottleRepository {
    * failures are retried.
    */
   async releaseCounters(released: string[], deleted: string[], knownAddress?: { key: string; at: Date }): Promise<void> {
-    // Sorted: the rows are locked in the same order as by oauth_throttle_lock.
     await retryTransaction(() => this.db.query('CALL oauth_throttle_release(?, ?, ?, ?)', [
-      JSON.stringify([ ...released ].sort()), JSON.stringify([ ...deleted ].sort()), knownAddress?.key ?? null, knownAddress?.at ?? null,
+      keyList(released), keyList(deleted), knownAddress?.key ?? null, knownAddress?.at ?? null,
     ]));
   }
 
