@@ -3,8 +3,8 @@
  * its own database (oauth2_bench), seeds users and tokens, drives it with autocannon, prints one table
  * with the ratios the performance targets are stated in, writes the same as JSON, and stops what it
  * started. In the same run, on the same machine, it drives the same work on the peer (panva/oidc-provider,
- * see --peer-dir) and `/health`'s counterpart on a bare egg app (bench/bare-egg), one scenario on one
- * server then the same on the next.
+ * see --peer-dir), `/health`'s counterpart on a bare egg app (bench/bare-egg) and the password grant's
+ * on the bare login (bench/bareLogin.ts), one scenario on one server then the same on the next.
  *
  * Options: --duration s (10), --connections n (50), --workers 1,2 (the worker counts to compare on the
  * Bearer route; the peer is compared with the last), --tokens n (10000 token rows; 1000000 for the
@@ -13,7 +13,8 @@
  * side-by-side comparison, the password grant against the raw argon2id rate included, is run n times,
  * ours and theirs in turn, and judged by the median of its ratios: the servers' own figures move by 2×
  * between runs on a shared machine), --revocation-trials n (20),
- * --peer-dir dir (../shared/peer-bench from the repository), --no-peer, --no-bare-egg, --skip-build.
+ * --peer-dir dir (../shared/peer-bench from the repository), --no-peer, --no-bare-egg, --no-bare-login,
+ * --skip-build.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -31,7 +32,7 @@ import { FORM, basicAuth, json, must, send } from './http';
 import { type LoadSettings, type Row, type Scenario, type Setup, drive, measure } from './load';
 import { pinnedConnections, primeEveryWorker } from './pinned';
 import { type RevocationResult, revocationBound } from './revocation';
-import { EggApp, HOST, Peer, type ServerName, log, preparePeer } from './servers';
+import { EggApp, ForkedServer, HOST, type ServerName, log, preparePeer } from './servers';
 
 const ROOT = path.join(__dirname, '..');
 const DATABASE = 'oauth2_bench';
@@ -63,6 +64,7 @@ const { values: args } = parseArgs({
     'peer-dir': { type: 'string', default: path.join(ROOT, '..', 'shared', 'peer-bench') },
     'no-peer': { type: 'boolean', default: false },
     'no-bare-egg': { type: 'boolean', default: false },
+    'no-bare-login': { type: 'boolean', default: false },
     'skip-build': { type: 'boolean', default: false },
   },
 });
@@ -222,6 +224,19 @@ async function checkBareEgg(base: string): Promise<string> {
   return cookie as string;
 }
 
+/** The bare login answers a right login with a token, a wrong password with 400 and a wrong secret with 401. */
+async function checkBareLogin(base: string) {
+  const login = (authorization: string, password: string) => send(base, 'POST', '/oauth/token', {
+    headers: { 'content-type': FORM, authorization }, body: `grant_type=password&username=user0&password=${password}`,
+  });
+  const issued = await login(BASIC, PASSWORD);
+  must(issued.status === 200 && typeof json<IssuedToken>(issued, 'bare login').access_token === 'string', 'bare login: a right login -> 200 with an access token', issued);
+  const wrong = await login(BASIC, 'wrong');
+  must(wrong.status === 400, 'bare login: a wrong password -> 400', wrong);
+  const stranger = await login(basicAuth(CLIENT_ID, 'wrong'), PASSWORD);
+  must(stranger.status === 401, 'bare login: a wrong client secret -> 401', stranger);
+}
+
 async function mintPeerToken(base: string): Promise<string> {
   const issued = await send(base, 'POST', '/token', { headers: { 'content-type': FORM, authorization: PEER_BASIC }, body: CLIENT_CREDENTIALS });
   const body = json<IssuedToken>(issued, 'peer: POST /token');
@@ -300,10 +315,15 @@ async function main() {
     env: { ...process.env, EGG_HOME: bareHome, MOCK_HOME_DIR: bareHome },
     logDir: bareHome,
   });
-  let peer: Peer | undefined;
+  let peer: ForkedServer | undefined;
   let peerNote = 'skipped (--no-peer)';
   let peerVersion = '';
-  const stopAll = () => Promise.all([ ours.stop(), bare?.stop(), peer?.stop() ]);
+  // (c)'s floor (bench/bareLogin.ts), forked when (c) is measured and stopped after it.
+  const bareLogin = () => new ForkedServer('bare login', path.join(__dirname, 'bareLogin.ts'), {
+    args: [ String(clientPk), CLIENT_ID, CLIENT_SECRET ], cwd: ROOT, env, execArgv: [ '-r', require.resolve('ts-node/register/transpile-only') ],
+  });
+  let floor: ForkedServer | undefined;
+  const stopAll = () => Promise.all([ ours.stop(), bare?.stop(), peer?.stop(), floor?.stop() ]);
   const onSignal = (signal: NodeJS.Signals) => {
     log(`${signal}: stopping what the bench started`);
     stopAll().finally(() => process.exit(130));
@@ -363,7 +383,9 @@ async function main() {
         peerNote = `skipped: ${prepared.skipped}`;
         log(`the peer was skipped: ${prepared.skipped}`);
       } else {
-        peer = new Peer(prepared.dir);
+        peer = new ForkedServer('peer', path.join(prepared.dir, 'bench.mjs'), {
+          args: [ '--server' ], cwd: prepared.dir, env: { ...process.env, NODE_ENV: 'production' }, execArgv: [],
+        });
         await peer.start();
         const pool = await peerTokens(peer.base, BEARER_TOKENS);
         const nextPeer = cycle(pool);
@@ -413,12 +435,21 @@ async function main() {
         // (c) against the raw rate measured right before and right after it, while our server idles, ROUNDS
         // times in turn like the other comparisons: measured minutes apart, the raw rate differed by more
         // than a quarter on this shared machine with nothing changed (README, Performance).
-        log('the password grant and the raw argon2id verification rate, in turn');
+        // The bare login, the same work with nothing but what a login must do, in the same rounds.
+        log('the password grant, the bare login and the raw argon2id verification rate, in turn');
+        if (!args['no-bare-login']) {
+          floor = bareLogin();
+          await floor.start();
+          await checkBareLogin(floor.base);
+        }
+        const grant: Scenario = { id: 'c', name: 'c. password grant', path: '/oauth/token', method: 'POST', headers: ourForm, setupRequest: passwordGrant, warmup: true };
         rows.push(await argon2Row(1));
         for (let round = 1; round <= ROUNDS; round++) {
-          rows.push({ ...await measure(ours, { id: 'c', name: 'c. password grant', path: '/oauth/token', method: 'POST', headers: ourForm, setupRequest: passwordGrant, warmup: true }, workers, LOAD), round });
+          rows.push({ ...await measure(ours, grant, workers, LOAD), round });
+          if (floor) rows.push({ ...await measure(floor, grant, workers, LOAD), round });
           rows.push(await argon2Row(round + 1));
         }
+        await floor?.stop();
         rows.push(await measure(ours, {
           id: 'd', name: 'd. refresh grant', path: '/oauth/token', method: 'POST', headers: ourForm,
           setupRequest: req => ({ ...req, body: `grant_type=refresh_token&refresh_token=${nextRefresh()}` }),
@@ -459,14 +490,14 @@ async function main() {
   const b = get('b');
   const f = get('f');
   const b2 = WORKER_COUNTS.length > 1 ? get('b', LAST) : undefined;
-  /**
-   * The rounds of one comparison, ours against theirs, and the round whose ratio is the median (the
-   * lower middle one for an even count); rows measured once pair with every round of the other side.
-   */
   /** The median of items sorted by their ratio: the lower middle one for an even count. */
   const middle = <T>(sorted: T[]): T | undefined => sorted[Math.floor((sorted.length - 1) / 2)];
   /** What a target's line says of its rounds, from their ratios sorted. */
   const spreadOf = (ratios: number[]) => (ratios.length > 1 ? ` (median of ${ratios.length} rounds: ${ratios.map(x => x.toFixed(2)).join(', ')})` : '');
+  /**
+   * The rounds of one comparison, ours against theirs, and the round whose ratio is the median (the
+   * lower middle one for an even count); rows measured once pair with every round of the other side.
+   */
   const rounds = (id: string, theirId: string, workers: number, other: ServerName) => {
     const of = (wanted: string, server: ServerName) => rows.filter(r => r.id === wanted && r.workers === workers && r.server === server);
     const mine = of(id, 'ours');
@@ -480,25 +511,28 @@ async function main() {
   /** Ours / theirs for the same work: the median of the rounds; `missing` says why when a server was skipped. */
   const versus = (target: string, id: string, workers: number, other: ServerName, min?: number): Ratio => {
     const { pairs, median } = rounds(id, id, workers, other);
-    const skipped = other === 'peer' ? peerNote : 'skipped (--no-bare-egg)';
+    const skipped = other === 'peer' ? peerNote : other === 'bare login' ? 'skipped (--no-bare-login)' : 'skipped (--no-bare-egg)';
     return { target: `${target}${spreadOf(pairs.map(p => p.ratio))}`, value: median ? median.ratio : NaN, min, missing: median ? undefined : skipped };
   };
-  /** Each round of (c) against the mean of the raw rates measured right before and right after it: the median. */
-  const passwordVersusRaw = (): Ratio => {
+  /** Each round of (c) on a server against the mean of the raw rates measured right before and right after it: the median. */
+  const passwordVersusRaw = (server: ServerName, target: string, min?: number): Ratio => {
     const raw = (round: number) => rows.find(r => r.id === 'g' && r.round === round)?.reqPerSec ?? NaN;
-    const ratios = rows.filter(r => r.id === 'c' && r.server === 'ours' && r.round)
+    const ratios = rows.filter(r => r.id === 'c' && r.server === server && r.round)
       .map(r => r.reqPerSec / ((raw(r.round as number) + raw(r.round as number + 1)) / 2))
       .sort((x, y) => x - y);
-    return { target: `(c)/(g) >= 0.9: password grant vs raw argon2id verifies, the mean of right before and right after${spreadOf(ratios)}`, value: middle(ratios) ?? NaN, min: 0.9 };
+    return { target: `${target}${spreadOf(ratios)}`, value: middle(ratios) ?? NaN, min, missing: ratios.length > 0 ? undefined : 'skipped (--no-bare-login)' };
   };
+  // The performance issue's targets have a bound; the figures it asks to see without one are "reported".
   const ratioList: Ratio[] = [
-    { target: '(b)/(a) >= 0.85: Bearer check vs no auth', value: b && a ? b.reqPerSec / a.reqPerSec : NaN, min: 0.85 },
-    passwordVersusRaw(),
+    passwordVersusRaw('ours', '(c)/(g) >= 0.9: password grant vs raw argon2id verifies, the mean of right before and right after', 0.9),
+    passwordVersusRaw('bare login', '(c) bare login / (g), reported: the same for the least a login does (no framework, engine or throttle)'),
+    versus('(c) ours / bare login, reported: what egg, the engine and the throttle cost a login', 'c', FIRST, 'bare login'),
     { target: '(f).p99/(b).p99 <= 3: Bearer p99 under login load', value: f && b ? f.p99 / Math.max(b.p99, 1) : NaN, max: 3 },
-    ...Number.isNaN(large) ? [] : [{ target: `lookup at ${tokenRows} rows / at ${BEARER_TOKENS + refreshCount} rows <= 1.2`, value: large / small, max: 1.2 }],
-    ...(b2 && b ? [{ target: `(b) ${b2.workers} workers / 1 worker >= 1.6`, value: b2.reqPerSec / b.reqPerSec, min: 1.6 }] : []),
+    { target: '(b)/(a), reported: Bearer check vs no auth', value: b && a ? b.reqPerSec / a.reqPerSec : NaN },
+    ...Number.isNaN(large) ? [] : [{ target: `lookup at ${tokenRows} rows / at ${BEARER_TOKENS + refreshCount} rows, reported`, value: large / small }],
+    ...(b2 && b ? [{ target: `(b) ${b2.workers} workers / 1 worker, reported`, value: b2.reqPerSec / b.reqPerSec }] : []),
     // The Bearer scenario runs on a warm worker ((a) and a warm-up came first): its RSS should hold.
-    ...(b ? [{ target: `worker RSS at the end / start of (b), ${DURATION} s <= 1.1`, value: b.rssMiB / Math.max(b.rssStartMiB, 1), max: 1.1 }] : []),
+    ...(b ? [{ target: `worker RSS at the end / start of (b), ${DURATION} s, reported`, value: b.rssMiB / Math.max(b.rssStartMiB, 1) }] : []),
     versus(`(b) ours / peer >= 0.5: Bearer route, ${LAST} worker(s)`, 'b', LAST, 'peer', 0.5),
     versus(`(h) ours / peer >= 0.35: client_credentials issuance, ${LAST} worker(s)`, 'h', LAST, 'peer', 0.35),
     versus(`(e) ours / peer >= 0.5: introspection, ${LAST} worker(s)`, 'e', LAST, 'peer', 0.5),
@@ -511,11 +545,12 @@ async function main() {
   const ratios = ratioList.map(r => ({
     ...r,
     value: Math.round(r.value * 100) / 100,
-    met: Number.isNaN(r.value) ? null : r.min !== undefined ? r.value >= r.min : r.value <= (r.max ?? Infinity),
+    met: Number.isNaN(r.value) || (r.min === undefined && r.max === undefined) ? null : r.min !== undefined ? r.value >= r.min : r.value <= (r.max ?? Infinity),
   }));
   const comparisons = [
     ...[ 'b', 'h', 'e', 'a' ].map(id => ({ id, theirId: id, workers: LAST, other: 'peer' as ServerName })),
     ...WORKER_COUNTS.flatMap(workers => [ 'a', 'a0' ].map(theirId => ({ id: 'a', theirId, workers, other: 'bare egg' as ServerName }))),
+    { id: 'c', theirId: 'c', workers: FIRST, other: 'bare login' as ServerName },
   ].flatMap(({ id, theirId, workers, other }) => {
     const { median } = rounds(id, theirId, workers, other);
     return median ? [ median ] : [];
@@ -524,12 +559,12 @@ async function main() {
   const table = [
     '| scenario | server | workers | req/s | p50 ms | p99 ms | errors | non-2xx | server CPU % | CPU µs/req | RSS MiB (start → end) |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
-    ...rows.map(r => `| ${r.failure ? '**FAILED** ' : ''}${r.scenario}${r.round ? ` (round ${r.round})` : ''} | ${r.server} | ${r.server === 'peer' ? '1 process' : r.server === 'raw argon2id' ? 'the bench' : r.workers} | ${r.reqPerSec} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${r.cpuPct} | ${r.cpuUsPerReq} | ${r.server === 'raw argon2id' ? '-' : `${r.rssStartMiB} → ${r.rssMiB}`} |`),
+    ...rows.map(r => `| ${r.failure ? '**FAILED** ' : ''}${r.scenario}${r.round ? ` (round ${r.round})` : ''} | ${r.server} | ${r.server === 'peer' || r.server === 'bare login' ? '1 process' : r.server === 'raw argon2id' ? 'the bench' : r.workers} | ${r.reqPerSec} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${r.cpuPct} | ${r.cpuUsPerReq} | ${r.server === 'raw argon2id' ? '-' : `${r.rssStartMiB} → ${r.rssMiB}`} |`),
     '',
     ...comparisons.length === 0 ? [] : [
       `| work${ROUNDS > 1 ? ` (the round with the median ratio of ${ROUNDS})` : ''} | workers | ours: req/s | p99 ms | CPU µs/req | against | req/s | p99 ms | CPU µs/req | ours / theirs |`,
       '|---|---|---|---|---|---|---|---|---|---|',
-      ...comparisons.map(({ mine, theirs }) => `| ${mine.scenario} | ${mine.workers} | ${mine.reqPerSec} | ${mine.p99} | ${mine.cpuUsPerReq} | ${theirs.server}${theirs.server === 'peer' ? ' (1 process)' : ''}: ${theirs.scenario.replace(/^\w+\. /, '')} | ${theirs.reqPerSec} | ${theirs.p99} | ${theirs.cpuUsPerReq} | ${(mine.reqPerSec / theirs.reqPerSec).toFixed(2)} |`),
+      ...comparisons.map(({ mine, theirs }) => `| ${mine.scenario} | ${mine.workers} | ${mine.reqPerSec} | ${mine.p99} | ${mine.cpuUsPerReq} | ${theirs.server}${theirs.server === 'peer' || theirs.server === 'bare login' ? ' (1 process)' : ''}: ${theirs.scenario.replace(/^\w+\. /, '')} | ${theirs.reqPerSec} | ${theirs.p99} | ${theirs.cpuUsPerReq} | ${(mine.reqPerSec / theirs.reqPerSec).toFixed(2)} |`),
       '',
     ],
     '| target | measured | met |',

@@ -1,8 +1,8 @@
 /**
  * The servers the bench starts and stops: egg apps (this server, and the bare egg app it is compared
- * with) through egg-scripts under a title unique to this run, and the peer (panva/oidc-provider) as a
- * child process speaking IPC. Each stops only what it started: egg-scripts by its exact --title, the
- * peer by its child handle.
+ * with) through egg-scripts under a title unique to this run, and the peer (panva/oidc-provider) and
+ * the bare login (bench/bareLogin.ts) as child processes speaking IPC. Each stops only what it
+ * started: egg-scripts by its exact --title, a child by its handle.
  */
 import { type ChildProcess, execFile, execFileSync, fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -14,13 +14,13 @@ import { promisify } from 'node:util';
 import { freePort } from '../test/helpers';
 
 /** Who did the work of a row: a server, or the bench itself for the raw argon2id rate (g). */
-export type ServerName = 'ours' | 'bare egg' | 'peer' | 'raw argon2id';
+export type ServerName = 'ours' | 'bare egg' | 'peer' | 'bare login' | 'raw argon2id';
 
 /** What the load driver needs of a server: where it listens and which processes do its work. */
 export interface Target {
   name: ServerName;
   base: string;
-  /** The processes whose CPU time and memory are the server's: an egg app's workers, the peer's one process. */
+  /** The processes whose CPU time and memory are the server's: an egg app's workers, a forked server's one process. */
   pids(): number[];
 }
 
@@ -150,25 +150,28 @@ export function preparePeer(sourceDir: string): { dir: string } | { skipped: str
   }
 }
 
-interface PeerMessage {
+interface ChildMessage {
   type: string;
   port?: number;
   counters?: Record<string, number>;
 }
 
-/** panva/oidc-provider in its own process (`bench.mjs --server`): in-memory store, one client_credentials client. */
-export class Peer implements Target {
-  readonly name = 'peer';
+/**
+ * A server in one child process that speaks IPC: it sends `{ type: 'ready', port }` once it listens
+ * and exits on 'stop'. The peer (`bench.mjs --server`, panva/oidc-provider with its in-memory store)
+ * also answers 'read' and 'mark' with its request counters; the bare login (bench/bareLogin.ts) does not.
+ */
+export class ForkedServer implements Target {
   base = '';
   private readonly child: ChildProcess;
   private readonly output: string[] = [];
 
-  constructor(dir: string) {
-    this.child = fork(path.join(dir, 'bench.mjs'), [ '--server' ], {
-      cwd: dir,
-      env: { ...process.env, NODE_ENV: 'production' },
-      // Not this process's ts-node flags.
-      execArgv: [],
+  constructor(readonly name: ServerName, script: string, options: { args: string[]; cwd: string; env: NodeJS.ProcessEnv; execArgv: string[] }) {
+    this.child = fork(script, options.args, {
+      cwd: options.cwd,
+      env: options.env,
+      // Not this process's flags: the child says what it needs (ts-node for a .ts script).
+      execArgv: options.execArgv,
       stdio: [ 'ignore', 'pipe', 'pipe', 'ipc' ],
     });
     const keep = (chunk: Buffer) => this.output.push(chunk.toString().trim());
@@ -179,7 +182,7 @@ export class Peer implements Target {
   async start() {
     const { port } = await this.waitFor('ready', 60_000);
     this.base = `http://${HOST}:${port}`;
-    log(`started the peer (pid ${this.child.pid}) on ${this.base}`);
+    log(`started ${this.name} (pid ${this.child.pid}) on ${this.base}`);
   }
 
   pids(): number[] {
@@ -207,23 +210,23 @@ export class Peer implements Target {
     clearTimeout(kill);
   }
 
-  private waitFor(type: string, timeoutMs: number): Promise<PeerMessage> {
+  private waitFor(type: string, timeoutMs: number): Promise<ChildMessage> {
     const child = this.child;
     return new Promise((resolve, reject) => {
       // One listener set per wait, removed by whichever of the three settles it first.
       const listeners = {
-        message: (message: PeerMessage) => {
+        message: (message: ChildMessage) => {
           if (message?.type !== type) return;
           settle();
           resolve(message);
         },
         exit: (code: number | null) => {
           settle();
-          reject(new Error(`the peer exited (${code}) while the bench waited for '${type}':\n${this.output.join('\n')}`));
+          reject(new Error(`${this.name} exited (${code}) while the bench waited for '${type}':\n${this.output.join('\n')}`));
         },
         timer: setTimeout(() => {
           settle();
-          reject(new Error(`the peer sent no '${type}' within ${timeoutMs} ms:\n${this.output.join('\n')}`));
+          reject(new Error(`${this.name} sent no '${type}' within ${timeoutMs} ms:\n${this.output.join('\n')}`));
         }, timeoutMs),
       };
       function settle() {
