@@ -1,5 +1,5 @@
 import { Controller } from 'egg';
-import type { AuthenticatedToken } from '../extend/oauth';
+import type { AuthenticatedToken } from '../oauth/principals';
 import type { User } from '../repository/UserRepository';
 
 function publicUser(user: User) {

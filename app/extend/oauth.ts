@@ -6,23 +6,16 @@ import type {
 import { isRegisteredRedirectUri } from '../core/redirectUris';
 import { type AuthorizingUser, AuthorizationCodes } from '../oauth/codes';
 import { generateToken, hashToken } from '../core/token';
+import { RefreshRotation } from '../oauth/rotation';
 import {
-  type EngineClient, type GrantedPrincipal, type Principal, RefreshRotation, type SavedToken, type StoredRefreshToken,
+  type AuthenticatedToken, type EngineClient, type GrantedPrincipal, type Principal, type SavedToken, type StoredRefreshToken,
   engineClient, principalOf,
-} from '../oauth/rotation';
+} from '../oauth/principals';
 import { AccessTokens } from '../oauth/accessTokens';
 import { noteTokenProblem } from '../oauth/bearer';
 import { unusableBecause } from '../oauth/tokenState';
 import type { SmsLoginModel } from '../oauth/passwordOrSmsGrant';
 import { authenticateUser } from '../oauth/userAuth';
-
-/** What authenticate() leaves in ctx.state.oauth.token. */
-export interface AuthenticatedToken extends Token {
-  accessTokenExpiresAt: Date;
-  scope: string[];
-  grantId: string;
-  user: Principal;
-}
 
 /**
  * The egg-oauth2-server model: a thin mapping from the @node-oauth/oauth2-server interface onto

@@ -1,5 +1,5 @@
 import type { Context } from 'egg';
-import type { AuthenticatedToken } from '../extend/oauth';
+import type { AuthenticatedToken } from '../oauth/principals';
 
 /**
  * After authenticate(): lets the request through only when the token's user has the role.

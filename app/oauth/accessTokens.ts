@@ -4,7 +4,7 @@ import { mayRequestResource } from '../core/redirectUris';
 import { generateToken } from '../core/token';
 import { issuer } from './authorize';
 import { InvalidTargetError } from './errors';
-import type { EngineClient, GrantedPrincipal } from './rotation';
+import type { EngineClient, GrantedPrincipal } from './principals';
 
 /**
  * RFC 8707 §2: the audience of a token. A `resource` named by the request must be one the client is

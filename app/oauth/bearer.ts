@@ -1,6 +1,6 @@
 import type { Application, Context } from 'egg';
 import { InvalidRequestError, InvalidTokenError, OAuthError, ServerError } from 'oauth2-server';
-import type { AuthenticatedToken } from '../extend/oauth';
+import type { AuthenticatedToken } from './principals';
 
 /**
  * What a protected route may ask of `app.oAuth2Server.authenticate()` beside the engine's own options

@@ -4,7 +4,7 @@ import { InvalidGrantError } from 'oauth2-server';
 import { resolveRedirectUri } from '../core/redirectUris';
 import { generateGrantId, hashToken } from '../core/token';
 import type { OAuthClient } from '../repository/ClientRepository';
-import type { EngineClient, GrantedPrincipal } from './rotation';
+import type { EngineClient, GrantedPrincipal } from './principals';
 
 /** What the authorize step knows of the signed-in user: the principal, and when it logged in. */
 export type AuthorizingUser = GrantedPrincipal & { kind: 'user'; authTime: Date };

@@ -1,77 +1,14 @@
 import type { Application } from 'egg';
 import { decodeJwt } from 'jose';
-import type { Client, RefreshToken, Token } from 'oauth2-server';
+import type { Token } from 'oauth2-server';
 import { InvalidGrantError } from 'oauth2-server';
 import { generateGrantId, hashToken } from '../core/token';
-import type { AccessTokenFormat, OAuthClient } from '../repository/ClientRepository';
-import type { NewToken, TokenRecord } from '../repository/TokenRepository';
+import type { OAuthClient } from '../repository/ClientRepository';
+import type { NewToken } from '../repository/TokenRepository';
 import { isDeadlock } from '../repository/retry';
-import type { User } from '../repository/UserRepository';
 import { isUsable } from './tokenState';
 import { requestedResource, tokenAudience } from './accessTokens';
-
-/** The client as the engine carries it between model calls: no secret hash. */
-export interface EngineClient extends Client {
-  id: string;
-  pk: number;
-  grants: string[];
-  scopes: string[];
-  defaultScope: string[] | null;
-  accessTokenLifetime?: number;
-  accessTokenFormat: AccessTokenFormat;
-  audience: string | null;
-  resources: string[];
-}
-
-/** Who a token speaks for: a user (password grant), or the client itself (client_credentials). */
-export type Principal =
-  | ({ kind: 'user' } & User)
-  | { kind: 'client'; clientId: string };
-
-/**
- * The engine hands the user of getRefreshToken() on to saveToken(): on a refresh it carries the grant
- * (the login) that the new token continues, and the token whose refresh token it spends.
- */
-export type GrantedPrincipal = Principal & {
-  grantId?: string;
-  /** `withinGrace`: already spent moments ago by another request of the same login (two tabs). */
-  spends?: { tokenId: number; withinGrace: boolean };
-  /** The resource (RFC 8707) the login named: its tokens' audience unless a request narrows it. */
-  resource?: string | null;
-  /** When the user authenticated (RFC 9068 auth_time). */
-  authTime?: Date;
-};
-
-export interface StoredRefreshToken extends RefreshToken {
-  user: GrantedPrincipal;
-}
-
-/** What saveToken gives the engine: `expires_in` goes into the response as it is (allowExtendedTokenAttributes). */
-export interface SavedToken extends Token {
-  expires_in: number;
-}
-
-export function principalOf(record: TokenRecord): Principal {
-  return record.user ? { kind: 'user', ...record.user } : { kind: 'client', clientId: record.client.clientId };
-}
-
-/** `jwtLifetime`: the access-token lifetime of a JWT client that sets none (config.oauth.jwt). */
-export function engineClient(client: OAuthClient, jwtLifetime: number): EngineClient {
-  const jwt = client.accessTokenFormat === 'jwt';
-  return {
-    id: client.clientId,
-    pk: client.id,
-    grants: client.grants,
-    scopes: client.scopes,
-    defaultScope: client.defaultScope,
-    redirectUris: client.redirectUris,
-    accessTokenLifetime: client.accessTokenLifetime ?? (jwt ? jwtLifetime : undefined),
-    refreshTokenLifetime: client.refreshTokenLifetime ?? undefined,
-    accessTokenFormat: client.accessTokenFormat,
-    audience: client.audience,
-    resources: client.resources,
-  };
-}
+import { type EngineClient, type GrantedPrincipal, type SavedToken, type StoredRefreshToken, principalOf } from './principals';
 
 /**
  * Refresh rotation (RFC 6749 §6, RFC 9700 §4.14.2): a refresh token works once, and every login keeps
