@@ -37,9 +37,9 @@ const SAFE_METHODS = [ 'GET', 'HEAD', 'OPTIONS' ];
  * form body): RFC 6750 §2 lets a client use one method only, so a second is 400 invalid_request (koa-jwt
  * would silently prefer one). Returns the token of the cookie or the hook, if one had it.
  */
-function extraToken(ctx: Context, { cookie, getToken }: BearerOptions): string | undefined {
+function extraToken(ctx: Context, header: string, { cookie, getToken }: BearerOptions): string | undefined {
   const found: string[] = [];
-  if (ctx.get('authorization')) found.push('the Authorization header');
+  if (header) found.push('the Authorization header');
   let token: string | undefined;
   if (cookie && SAFE_METHODS.includes(ctx.method)) {
     const value = ctx.cookies.get(cookie, { signed: false });
@@ -61,8 +61,7 @@ function extraToken(ctx: Context, { cookie, getToken }: BearerOptions): string |
  * RFC 7235 §2.1: the auth scheme is case-insensitive, and real clients send `bearer`; the engine only
  * matches `Bearer `. The scheme is rewritten to its canonical case before it looks.
  */
-function canonicalScheme(ctx: Context): void {
-  const header = ctx.get('authorization');
+function canonicalScheme(ctx: Context, header: string): void {
   if (header && !header.startsWith('Bearer ') && /^bearer /i.test(header)) ctx.request.headers.authorization = `Bearer ${header.slice(7)}`;
 }
 
@@ -86,9 +85,10 @@ export function addBearerOptions(app: Application): void {
     return async function bearer(ctx: Context, next: () => Promise<void>) {
       let authenticated = false;
       try {
-        const token = extraToken(ctx, { cookie, getToken });
+        const header = ctx.get('authorization');
+        const token = extraToken(ctx, header, { cookie, getToken });
         if (token !== undefined) ctx.request.headers.authorization = `Bearer ${token}`;
-        else canonicalScheme(ctx);
+        else canonicalScheme(ctx, header);
         await authenticate(ctx, async () => {
           authenticated = true;
           const found: AuthenticatedToken = ctx.state.oauth.token;
